@@ -1,0 +1,64 @@
+"""Shipyard: ML models that ship like software.
+
+Track runs locally (SQLite + a folder, no server) or against a hub (``SHIPYARD_TRACKING_URI=http://host:port``)::
+
+    import shipyard
+
+    with shipyard.start_run(experiment="churn") as run:
+        run.log_params({"model": "rf", "depth": 8})
+        for epoch in range(10):
+            run.log_metric("loss", 1 / (epoch + 1), step=epoch)
+        run.log_artifact("model.onnx")
+
+    client = shipyard.Client()
+    best = client.search_runs(["churn"], filter='params.model = "rf"', order_by=["metrics.loss ASC"])
+"""
+
+from shipyard.errors import (
+    AlreadyExists,
+    Conflict,
+    IntegrityError,
+    InvalidArgument,
+    MissingDependency,
+    NotFound,
+    PermissionDenied,
+    ShipyardError,
+    Unavailable,
+)
+from shipyard.sdk import (
+    ActiveRun,
+    Client,
+    active_run,
+    end_run,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    set_tag,
+    start_run,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun",
+    "AlreadyExists",
+    "Client",
+    "Conflict",
+    "IntegrityError",
+    "InvalidArgument",
+    "MissingDependency",
+    "NotFound",
+    "PermissionDenied",
+    "ShipyardError",
+    "Unavailable",
+    "__version__",
+    "active_run",
+    "end_run",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "set_tag",
+    "start_run",
+]

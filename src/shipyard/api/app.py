@@ -1,0 +1,56 @@
+"""The hub application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.responses import JSONResponse
+
+import shipyard
+from shipyard.api.errors import install_error_handlers
+from shipyard.api.routes import artifacts, experiments, runs
+from shipyard.config import Settings
+from shipyard.schemas import API_PREFIX
+from shipyard.services import Services, build_services
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """Build the hub over ``services`` (or services built from ``settings``).
+
+    Example:
+        >>> app = create_app(Settings(home="/tmp/sy-doc"))  # doctest: +SKIP
+        >>> import uvicorn; uvicorn.run(app)                 # doctest: +SKIP
+    """
+    svc = services or build_services(settings or Settings.load())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if services is None:
+            svc.close()
+
+    app = FastAPI(
+        title="Shipyard hub",
+        version=shipyard.__version__,
+        description="Track, reproduce, register, serve and monitor ML models. Errors are "
+        '`{"error": {"code", "message", "field"}}` with a 4xx status for bad input.',
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = svc
+    install_error_handlers(app)
+    for module in (experiments, runs, artifacts):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> JSONResponse:
+        """Liveness and the database the hub is using."""
+        return JSONResponse({"status": "ok", "version": shipyard.__version__})
+
+    return app

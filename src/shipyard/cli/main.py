@@ -1,0 +1,23 @@
+"""The ``shipyard`` command: one Typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from shipyard.cli import db, experiments, runs, server
+
+app = typer.Typer(
+    name="shipyard",
+    help="Shipyard: track, reproduce, register, serve and monitor ML models.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command("server")(server.server)
+app.command("quickstart")(server.quickstart)
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,142 @@
+"""shipyard runs ..."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shipyard.cli.common import JsonOpt, TrackingOpt, client_for, command
+from shipyard.cli.output import STATUS_STYLE, console, fmt_duration, fmt_time, fmt_value, print_json
+
+app = typer.Typer(help="Runs: list, inspect and compare.", no_args_is_help=True)
+
+
+@app.command("list")
+@command
+def list_runs(
+    experiment: Annotated[
+        list[str] | None, typer.Option("--experiment", "-e", help="Experiment name or id (repeatable). Default: all.")
+    ] = None,
+    filter: Annotated[
+        str | None, typer.Option("--filter", "-f", help='e.g. metrics.auc > 0.9 and params.model = "rf"')
+    ] = None,
+    order_by: Annotated[
+        list[str] | None, typer.Option("--order-by", "-o", help='e.g. "metrics.auc DESC" (repeatable)')
+    ] = None,
+    max_results: Annotated[int, typer.Option("--max", "-n", help="How many runs.")] = 50,
+    tracking_uri: TrackingOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """List runs, newest first, with their key metrics.
+
+    Example: shipyard runs list -e churn -f "metrics.auc > 0.9" -o "metrics.auc DESC"
+    """
+    from shipyard.schemas import run_to_wire
+
+    client = client_for(tracking_uri)
+    page = client.search_runs(experiment, filter=filter, order_by=order_by, max_results=max_results)
+    if json:
+        print_json({"runs": [run_to_wire(r) for r in page.items], "next_page_token": page.next_page_token})
+        return
+    if not page.items:
+        console.print("No runs match. Try without --filter, or list experiments: shipyard experiments list")
+        return
+    metric_keys = sorted({k for r in page.items for k in r.metrics})[:6]
+    table = Table(title=f"Runs ({len(page.items)}{'+' if page.next_page_token else ''})")
+    for col in ("run id", "name", "status", "started", "duration", *metric_keys):
+        table.add_column(col, justify="right" if col in metric_keys else "left")
+    for r in page.items:
+        style = STATUS_STYLE.get(r.status.value, "")
+        table.add_row(
+            r.id,
+            r.name,
+            f"[{style}]{r.status.value}[/{style}]",
+            fmt_time(r.start_time),
+            fmt_duration(r.start_time, r.end_time),
+            *(fmt_value(r.metrics[k].value) if k in r.metrics else "" for k in metric_keys),
+        )
+    console.print(table)
+    if page.next_page_token:
+        console.print(f"More runs exist; raise --max (now {max_results}) or narrow with --filter.")
+
+
+@app.command("show")
+@command
+def show_run(
+    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    tracking_uri: TrackingOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Show one run: attributes, params, latest metrics, tags and artifacts.
+
+    Example: shipyard runs show 3f2a...
+    """
+    from shipyard.schemas import artifact_to_wire, run_to_wire
+
+    client = client_for(tracking_uri)
+    run = client.get_run(run_id)
+    artifacts = client.list_artifacts(run_id)
+    if json:
+        print_json({"run": run_to_wire(run), "artifacts": [artifact_to_wire(a) for a in artifacts]})
+        return
+    style = STATUS_STYLE.get(run.status.value, "")
+    console.print(f"[bold]{run.name}[/bold]  {run.id}  [{style}]{run.status.value}[/{style}]")
+    console.print(
+        f"experiment {run.experiment_id} · by {run.created_by or '-'} · started {fmt_time(run.start_time)} · "
+        f"duration {fmt_duration(run.start_time, run.end_time)}"
+        + (f" · parent {run.parent_run_id}" if run.parent_run_id else "")
+    )
+    for title, rows in (
+        ("Params", sorted(run.params.items())),
+        ("Metrics (latest)", sorted((k, f"{fmt_value(m.value)}  (step {m.step})") for k, m in run.metrics.items())),
+        ("Tags", sorted(run.tags.items())),
+        ("Artifacts", [(a.path, f"{a.size:,} B  sha256:{a.digest[:12]}") for a in artifacts]),
+    ):
+        if rows:
+            table = Table(title=title, show_header=False, title_justify="left")
+            table.add_column("key", style="bold")
+            table.add_column("value")
+            for k, v in rows:
+                table.add_row(k, v)
+            console.print(table)
+
+
+@app.command("compare")
+@command
+def compare_runs(
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
+    all_keys: Annotated[bool, typer.Option("--all", help="Show equal values too, not only differences.")] = False,
+    tracking_uri: TrackingOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Compare runs side by side: params and latest metrics (differences highlighted).
+
+    Example: shipyard runs compare 3f2a... 9bc1...
+    """
+    if len(run_ids) < 2:
+        raise typer.BadParameter("give at least two run ids", param_hint="RUN_IDS")
+    client = client_for(tracking_uri)
+    runs = [client.get_run(r) for r in run_ids]
+    rows: list[tuple[str, list[str]]] = []
+    for key in sorted({k for r in runs for k in r.params}):
+        rows.append((f"params.{key}", [r.params.get(key, "") for r in runs]))
+    for key in sorted({k for r in runs for k in r.metrics}):
+        rows.append((f"metrics.{key}", [fmt_value(r.metrics[key].value) if key in r.metrics else "" for r in runs]))
+    if json:
+        print_json({"runs": run_ids, "rows": {k: v for k, v in rows}})
+        return
+    table = Table(title="Run comparison")
+    table.add_column("key", style="bold")
+    for r in runs:
+        table.add_column(f"{r.name}\n{r.id[:8]}")
+    shown = 0
+    for key, values in rows:
+        differs = len(set(values)) > 1
+        if differs or all_keys:
+            table.add_row(key, *(f"[yellow]{v}[/yellow]" if differs else v for v in values))
+            shown += 1
+    console.print(table)
+    if not shown:
+        console.print("The runs have identical params and metrics (use --all to list them).")

@@ -1,0 +1,1 @@
+"""Domain: plain frozen dataclasses and rules. No I/O, no frameworks."""

@@ -1,0 +1,189 @@
+"""Experiments, runs, params, metrics and tags, with the rules that keep them valid."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from shipyard.errors import Conflict, InvalidArgument
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_PARAM_VALUE_LENGTH",
+    "MAX_TAG_VALUE_LENGTH",
+    "Experiment",
+    "Metric",
+    "MetricHistory",
+    "Run",
+    "RunStatus",
+    "check_key",
+    "check_metric",
+    "check_param_value",
+    "check_tag_value",
+    "now_ms",
+]
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_NAME_LENGTH = 250
+_KEY_RE = re.compile(r"^[A-Za-z0-9_\-. /]+$")
+_TS_MAX = 2**53  # ms; anything above is not a timestamp
+_STEP_MAX = 2**63 - 1
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, the unit of every Shipyard timestamp."""
+    return time.time_ns() // 1_000_000
+
+
+class RunStatus(StrEnum):
+    """Lifecycle of a run: RUNNING, then exactly one terminal state."""
+
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+    @classmethod
+    def parse(cls, value: str, *, field_name: str = "status") -> RunStatus:
+        try:
+            return cls(value.upper())
+        except ValueError:
+            allowed = ", ".join(s.value for s in cls)
+            raise InvalidArgument(f"unknown status {value!r}; one of {allowed}", field=field_name) from None
+
+
+def check_transition(current: RunStatus, new: RunStatus, run_id: str) -> None:
+    """A run may go from RUNNING to any state; a terminal state is final."""
+    if current.is_terminal and new is not current:
+        raise Conflict(
+            f"run {run_id} is already {current.value}; a finished run cannot become {new.value}",
+            field="status",
+        )
+
+
+def check_key(key: object, field_name: str) -> str:
+    """Validate a param, metric or tag key."""
+    if not isinstance(key, str) or not key:
+        raise InvalidArgument("a key must be a non-empty string", field=field_name)
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidArgument(f"key longer than {MAX_KEY_LENGTH} characters", field=field_name)
+    if not _KEY_RE.match(key) or ".." in key.split("/") or key.startswith("/"):
+        raise InvalidArgument(
+            f"invalid key {key!r}: use letters, digits, '_', '-', '.', ' ' and '/'", field=field_name
+        )
+    return key
+
+
+def check_name(name: object, field_name: str = "name") -> str:
+    """Validate an experiment or run name."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument("a name must be a non-empty string", field=field_name)
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidArgument(f"name longer than {MAX_NAME_LENGTH} characters", field=field_name)
+    return name
+
+
+def check_param_value(value: object, field_name: str) -> str:
+    """Params are stored as strings; numbers and booleans are converted the way str() does."""
+    if isinstance(value, bool | int | float):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidArgument(
+            f"a param value must be a string or a number, not {type(value).__name__}", field=field_name
+        )
+    if len(value) > MAX_PARAM_VALUE_LENGTH:
+        raise InvalidArgument(f"param value longer than {MAX_PARAM_VALUE_LENGTH} characters", field=field_name)
+    return value
+
+
+def check_tag_value(value: object, field_name: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgument(f"a tag value must be a string, not {type(value).__name__}", field=field_name)
+    if len(value) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidArgument(f"tag value longer than {MAX_TAG_VALUE_LENGTH} characters", field=field_name)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One point of a metric series. ``value`` may be NaN or ±inf."""
+
+    key: str
+    value: float
+    step: int = 0
+    timestamp: int = 0
+
+
+def check_metric(key: object, value: object, step: object, timestamp: object, field_name: str) -> Metric:
+    """Validate one metric point and return it."""
+    check_key(key, f"{field_name}.key")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgument(
+            f"a metric value must be a number (NaN and ±inf allowed), not {value!r}", field=f"{field_name}.value"
+        )
+    if isinstance(step, bool) or not isinstance(step, int) or not (-_STEP_MAX <= step <= _STEP_MAX):
+        raise InvalidArgument("step must be an integer within int64", field=f"{field_name}.step")
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not (0 <= timestamp < _TS_MAX):
+        raise InvalidArgument(
+            "timestamp must be milliseconds since the epoch (a non-negative integer)", field=f"{field_name}.timestamp"
+        )
+    return Metric(str(key), float(value), step, timestamp)
+
+
+def metric_order_key(m: Metric) -> tuple[int, int, float]:
+    """How the 'latest' value of a metric is chosen: highest step, then newest, then largest value."""
+    v = m.value
+    return (m.step, m.timestamp, -math.inf if math.isnan(v) else v)
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """A named group of runs (one name everywhere: experiment)."""
+
+    id: str
+    name: str
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    created_at: int = 0
+    lifecycle: str = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One execution of training code and everything it logged."""
+
+    id: str
+    experiment_id: str
+    name: str
+    status: RunStatus
+    start_time: int
+    end_time: int | None = None
+    parent_run_id: str | None = None
+    description: str = ""
+    created_by: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[str, Metric] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricHistory:
+    """All points of one metric of one run, in columns, ordered by step then timestamp."""
+
+    key: str
+    steps: list[int]
+    values: list[float]
+    timestamps: list[int]
+
+    def __len__(self) -> int:
+        return len(self.steps)

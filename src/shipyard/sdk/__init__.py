@@ -1,0 +1,27 @@
+"""The Python SDK: :class:`Client` and the fluent helpers."""
+
+from shipyard.sdk.client import Client
+from shipyard.sdk.fluent import (
+    ActiveRun,
+    active_run,
+    end_run,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    set_tag,
+    start_run,
+)
+
+__all__ = [
+    "ActiveRun",
+    "Client",
+    "active_run",
+    "end_run",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "set_tag",
+    "start_run",
+]

@@ -1,0 +1,80 @@
+"""How the SDK reaches Shipyard: in-process services (local mode) or a hub over HTTP (remote mode).
+Both return domain objects and raise the same :mod:`shipyard.errors` classes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from shipyard.domain.artifacts import ArtifactEntry
+from shipyard.domain.pagination import Page
+from shipyard.domain.tracking import Experiment, Metric, MetricHistory, Run, RunStatus
+
+__all__ = ["Backend"]
+
+
+class Backend(Protocol):
+    """What the SDK needs from Shipyard; every method acts as the client's principal."""
+
+    uri: str
+    is_remote: bool
+
+    def create_experiment(self, name: str, description: str, tags: Mapping[str, str]) -> Experiment: ...
+
+    def get_experiment(self, experiment_id: str) -> Experiment: ...
+
+    def get_experiment_by_name(self, name: str) -> Experiment: ...
+
+    def get_or_create_experiment(self, name: str) -> Experiment: ...
+
+    def list_experiments(self) -> list[Experiment]: ...
+
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        name: str | None,
+        parent_run_id: str | None,
+        tags: Mapping[str, str],
+        description: str,
+    ) -> Run: ...
+
+    def get_run(self, run_id: str) -> Run: ...
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Run: ...
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None: ...
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter: str | None,
+        order_by: Sequence[str],
+        max_results: int,
+        page_token: str | None,
+    ) -> Page[Run]: ...
+
+    def metric_history(self, run_id: str, key: str) -> MetricHistory: ...
+
+    def upload_artifact(self, run_id: str, path: str, source: Path) -> ArtifactEntry: ...
+
+    def list_artifacts(self, run_id: str, prefix: str | None) -> list[ArtifactEntry]: ...
+
+    def download_artifact(self, run_id: str, path: str, dest: Path) -> ArtifactEntry: ...
+
+    def close(self) -> None: ...

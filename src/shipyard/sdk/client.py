@@ -1,0 +1,222 @@
+"""The Client: every read and write of Shipyard, local or remote, chosen by the tracking URI."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from shipyard.config import Settings
+from shipyard.domain.artifacts import ArtifactEntry, check_artifact_path
+from shipyard.domain.pagination import Page
+from shipyard.domain.tracking import Experiment, Metric, MetricHistory, Run, RunStatus, check_metric, now_ms
+from shipyard.errors import InvalidArgument
+from shipyard.sdk.backend import Backend
+
+__all__ = ["Client"]
+
+
+def _open_backend(settings: Settings) -> Backend:
+    if settings.is_remote():
+        from shipyard.sdk.remote import RemoteBackend
+
+        return RemoteBackend(settings)
+    from shipyard.sdk.local import LocalBackend
+
+    return LocalBackend(settings)
+
+
+class Client:
+    """Reads and writes experiments, runs, metrics and artifacts.
+
+    Args:
+        tracking_uri: ``http(s)://host:port`` for a hub; a folder for local mode over that home;
+            ``None`` for ``SHIPYARD_TRACKING_URI`` (or local mode over ``SHIPYARD_HOME``).
+        settings: full settings instead (``tracking_uri`` then overrides theirs).
+
+    Example:
+        >>> client = Client("http://127.0.0.1:8420")              # doctest: +SKIP
+        >>> page = client.search_runs(["churn"], filter="metrics.auc > 0.9",
+        ...                           order_by=["metrics.auc DESC"])  # doctest: +SKIP
+    """
+
+    def __init__(self, tracking_uri: str | None = None, *, settings: Settings | None = None) -> None:
+        settings = settings or Settings.load()
+        if tracking_uri is not None:
+            if tracking_uri.startswith(("http://", "https://")):
+                settings = settings.model_copy(update={"tracking_uri": tracking_uri})
+            else:
+                settings = settings.model_copy(update={"tracking_uri": None, "home": Path(tracking_uri)})
+        elif settings.tracking_uri and not settings.is_remote():
+            settings = settings.model_copy(update={"tracking_uri": None, "home": Path(settings.tracking_uri)})
+        self.settings = settings
+        self.backend = _open_backend(settings)
+
+    @property
+    def is_remote(self) -> bool:
+        return self.backend.is_remote
+
+    def close(self) -> None:
+        self.backend.close()
+
+    # experiments -------------------------------------------------------------------------------
+    def create_experiment(self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None) -> Experiment:
+        return self.backend.create_experiment(name, description, tags or {})
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self.backend.get_experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        return self.backend.get_experiment_by_name(name)
+
+    def list_experiments(self) -> list[Experiment]:
+        return self.backend.list_experiments()
+
+    def _experiment_ids(self, experiments: Sequence[str] | None) -> list[str]:
+        """Experiment ids from a mix of ids and names."""
+        ids = []
+        for e in experiments or ():
+            ids.append(e if e.isdigit() else self.backend.get_experiment_by_name(e).id)
+        return ids
+
+    # runs --------------------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment: str,
+        *,
+        name: str | None = None,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str = "",
+    ) -> Run:
+        """A new RUNNING run in ``experiment`` (a name, created if missing, or an id)."""
+        exp_id = experiment if experiment.isdigit() else self.backend.get_or_create_experiment(experiment).id
+        return self.backend.create_run(
+            exp_id, name=name, parent_run_id=parent_run_id, tags=tags or {}, description=description
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        return self.backend.get_run(run_id)
+
+    def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED) -> Run:
+        st = status if isinstance(status, RunStatus) else RunStatus.parse(status)
+        return self.backend.update_run(run_id, status=st)
+
+    def update_run(self, run_id: str, *, name: str | None = None, description: str | None = None) -> Run:
+        return self.backend.update_run(run_id, name=name, description=description)
+
+    def log_metric(self, run_id: str, key: str, value: float, *, step: int = 0, timestamp: int | None = None) -> None:
+        """Log one point and wait for the acknowledgement (unbuffered)."""
+        point = check_metric(key, value, step, now_ms() if timestamp is None else timestamp, "metric")
+        self.backend.log_batch(run_id, [point])
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Log metrics, params and tags in one acknowledged, all-or-nothing call."""
+        self.backend.log_batch(run_id, metrics, params, tags)
+
+    def log_param(self, run_id: str, key: str, value: object) -> None:
+        self.backend.log_batch(run_id, params={key: value})
+
+    def set_tag(self, run_id: str, key: str, value: str) -> None:
+        self.backend.log_batch(run_id, tags={key: value})
+
+    def search_runs(
+        self,
+        experiments: Sequence[str] | None = None,
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        """One page of runs. ``experiments`` are names or ids (none: all); see the filter grammar in
+        :mod:`shipyard.domain.filters`, e.g. ``metrics.auc > 0.9 and params.model = "rf"``."""
+        return self.backend.search_runs(
+            self._experiment_ids(experiments), filter, list(order_by or ()), max_results, page_token
+        )
+
+    def iter_runs(
+        self,
+        experiments: Sequence[str] | None = None,
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[Run]:
+        """Every matching run, following page tokens."""
+        ids = self._experiment_ids(experiments)
+        token: str | None = None
+        while True:
+            page = self.backend.search_runs(ids, filter, list(order_by or ()), page_size, token)
+            yield from page.items
+            if page.next_page_token is None:
+                return
+            token = page.next_page_token
+
+    def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
+        return self.backend.metric_history(run_id, key)
+
+    # artifacts ---------------------------------------------------------------------------------
+    def log_artifact(self, run_id: str, local_path: str | Path, artifact_path: str | None = None) -> ArtifactEntry:
+        """Upload one file; ``artifact_path`` is its path in the run's tree (default: its name)."""
+        src = _regular_file(Path(local_path))
+        dest = artifact_path or src.name
+        check_artifact_path(dest, "artifact_path")
+        return self.backend.upload_artifact(run_id, dest, src)
+
+    def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> list[ArtifactEntry]:
+        """Upload a folder recursively. Symlinks are refused before anything is uploaded."""
+        root = Path(local_dir)
+        if not root.is_dir() or root.is_symlink():
+            raise InvalidArgument(f"{root} is not a folder", field="local_dir")
+        files: list[tuple[Path, str]] = []
+        for path in sorted(root.rglob("*")):
+            if path.is_symlink():
+                raise InvalidArgument(f"{path} is a symlink; artifacts must be regular files", field="local_dir")
+            if path.is_file():
+                rel = path.relative_to(root).as_posix()
+                dest = f"{artifact_path.rstrip('/')}/{rel}" if artifact_path else rel
+                files.append((path, check_artifact_path(dest, "artifact_path")))
+        return [self.backend.upload_artifact(run_id, dest, src) for src, dest in files]
+
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactEntry]:
+        return self.backend.list_artifacts(run_id, prefix)
+
+    def download_artifact(self, run_id: str, path: str, dest: str | Path) -> Path:
+        """Download one artifact to ``dest`` (a file path, or an existing folder); verified by digest."""
+        check_artifact_path(path)
+        target = Path(dest)
+        if target.is_dir():
+            target = target / path.rsplit("/", 1)[-1]
+        self.backend.download_artifact(run_id, path, target)
+        return target
+
+
+def _regular_file(path: Path) -> Path:
+    if path.is_symlink():
+        raise InvalidArgument(f"{path} is a symlink; artifacts must be regular files", field="local_path")
+    if not path.is_file():
+        raise InvalidArgument(f"{path} is not a file", field="local_path")
+    return path
+
+
+_DEFAULT_LOCK = threading.Lock()
+_DEFAULT_CLIENTS: dict[tuple[str | None, str], Client] = {}
+
+
+def default_client() -> Client:
+    """The process's client for the current settings (one per tracking URI and home, reused: a
+    client holds a connection pool). This cache is the SDK's only module-level state."""
+    settings = Settings.load()
+    key = (settings.tracking_uri, str(settings.home))
+    with _DEFAULT_LOCK:
+        client = _DEFAULT_CLIENTS.get(key)
+        if client is None:
+            client = _DEFAULT_CLIENTS[key] = Client(settings=settings)
+        return client

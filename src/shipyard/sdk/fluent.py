@@ -1,0 +1,188 @@
+"""The fluent API: ``with shipyard.start_run(...) as run:``.
+
+The active run lives in a :class:`contextvars.ContextVar`, so threads and asyncio tasks each see
+their own (a run started in one thread is not silently shared by another).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextvars
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from shipyard.domain.artifacts import ArtifactEntry
+from shipyard.domain.tracking import Metric, Run, RunStatus, check_metric, now_ms
+from shipyard.errors import InvalidArgument
+from shipyard.sdk.buffer import MetricBuffer, flush_all_at_exit
+from shipyard.sdk.client import Client, default_client
+
+__all__ = ["ActiveRun", "active_run", "end_run", "log_metric", "log_metrics", "log_param", "log_params", "set_tag", "start_run"]
+
+_ACTIVE: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar("shipyard_active_runs", default=())
+atexit.register(flush_all_at_exit)
+
+
+class ActiveRun:
+    """A run being logged to. In remote mode metric points are batched in the background; params,
+    tags and artifacts are sent at once (so a conflict is raised where it happens)."""
+
+    def __init__(self, client: Client, run: Run) -> None:
+        self.client = client
+        self.info = run
+        self.id = run.id
+        self.experiment_id = run.experiment_id
+        self._buffer: MetricBuffer | None = None
+        if client.is_remote:
+            s = client.settings
+            self._buffer = MetricBuffer(
+                lambda pts: client.backend.log_batch(run.id, pts),
+                interval=s.flush_interval,
+                max_points=s.flush_max_points,
+            )
+        self._ended = False
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.id} experiment={self.experiment_id}>"
+
+    # logging -----------------------------------------------------------------------------------
+    def log_metric(self, key: str, value: float, step: int = 0, timestamp: int | None = None) -> None:
+        """Log one point (validated now; sent in the background in remote mode)."""
+        self._emit([check_metric(key, value, step, now_ms() if timestamp is None else timestamp, "metric")])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0, timestamp: int | None = None) -> None:
+        ts = now_ms() if timestamp is None else timestamp
+        self._emit([check_metric(k, v, step, ts, f"metrics.{k}") for k, v in metrics.items()])
+
+    def _emit(self, points: Sequence[Metric]) -> None:
+        if self._ended:
+            raise InvalidArgument(f"run {self.id} has ended; start a new run to log more", field="run_id")
+        if self._buffer is not None:
+            self._buffer.add(points)
+        else:
+            self.client.backend.log_batch(self.id, points)
+
+    def log_param(self, key: str, value: object) -> None:
+        self.client.backend.log_batch(self.id, params={key: value})
+
+    def log_params(self, params: Mapping[str, object]) -> None:
+        self.client.backend.log_batch(self.id, params=params)
+
+    def set_tag(self, key: str, value: str) -> None:
+        self.client.backend.log_batch(self.id, tags={key: value})
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self.client.backend.log_batch(self.id, tags=tags)
+
+    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> ArtifactEntry:
+        return self.client.log_artifact(self.id, local_path, artifact_path)
+
+    def log_artifacts(self, local_dir: str | Path, artifact_path: str | None = None) -> list[ArtifactEntry]:
+        return self.client.log_artifacts(self.id, local_dir, artifact_path)
+
+    def flush(self) -> None:
+        """Wait until every metric point logged so far is stored (raises if it cannot be)."""
+        if self._buffer is not None:
+            self._buffer.flush()
+
+    # lifecycle ---------------------------------------------------------------------------------
+    def end(self, status: RunStatus | str = RunStatus.FINISHED) -> Run:
+        """Flush, then mark the run ended. Raises if points could not be delivered (the run then
+        stays RUNNING, so nothing claims to be complete that is not)."""
+        if self._ended:
+            return self.client.get_run(self.id)
+        if self._buffer is not None:
+            self._buffer.close()
+        self._ended = True
+        _ACTIVE.set(tuple(r for r in _ACTIVE.get() if r is not self))
+        self.info = self.client.end_run(self.id, status)
+        return self.info
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        self.end(status)
+
+
+def start_run(
+    experiment: str = "default",
+    *,
+    name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str = "",
+    parent: str | ActiveRun | None = None,
+    client: Client | None = None,
+) -> ActiveRun:
+    """Start a run and make it the active one in this context; use it as a context manager so it
+    ends FINISHED, or FAILED if the block raises (KILLED on Ctrl-C).
+
+    Args:
+        experiment: experiment name (created if missing) or id.
+        name: run name (default: generated).
+        tags: initial tags.
+        parent: parent run (id or ActiveRun); default: the run active in this context, if any.
+        client: the client to log through (default: from ``SHIPYARD_TRACKING_URI``).
+
+    Example:
+        >>> with start_run(experiment="churn") as run:       # doctest: +SKIP
+        ...     run.log_params({"model": "rf", "depth": 8})
+        ...     for epoch in range(10):
+        ...         run.log_metric("loss", 1 / (epoch + 1), step=epoch)
+    """
+    current = _ACTIVE.get()
+    if parent is None and current:
+        parent = current[-1]
+    parent_id = parent.id if isinstance(parent, ActiveRun) else parent
+    cl = client or (parent.client if isinstance(parent, ActiveRun) else default_client())
+    run = cl.create_run(experiment, name=name, parent_run_id=parent_id, tags=tags, description=description)
+    active = ActiveRun(cl, run)
+    _ACTIVE.set((*current, active))
+    return active
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost run active in this context (thread or task), if any."""
+    stack = _ACTIVE.get()
+    return stack[-1] if stack else None
+
+
+def _require() -> ActiveRun:
+    run = active_run()
+    if run is None:
+        raise InvalidArgument("no active run; use `with shipyard.start_run(...) as run:` first", field="run")
+    return run
+
+
+def log_metric(key: str, value: float, step: int = 0, timestamp: int | None = None) -> None:
+    _require().log_metric(key, value, step, timestamp)
+
+
+def log_metrics(metrics: Mapping[str, float], step: int = 0) -> None:
+    _require().log_metrics(metrics, step)
+
+
+def log_param(key: str, value: object) -> None:
+    _require().log_param(key, value)
+
+
+def log_params(params: Mapping[str, object]) -> None:
+    _require().log_params(params)
+
+
+def set_tag(key: str, value: str) -> None:
+    _require().set_tag(key, value)
+
+
+def end_run(status: RunStatus | str = RunStatus.FINISHED) -> Run:
+    """End the active run (for code that does not use ``with``)."""
+    return _require().end(status)

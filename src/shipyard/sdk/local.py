@@ -1,0 +1,116 @@
+"""Local mode: the services run in this process over the local home (SQLite + a folder)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from shipyard.config import Settings
+from shipyard.domain.artifacts import ArtifactEntry
+from shipyard.domain.pagination import Page
+from shipyard.domain.principals import Principal
+from shipyard.domain.tracking import Experiment, Metric, MetricHistory, Run, RunStatus
+from shipyard.services import Services, build_services
+from shipyard.sdk.files import write_verified
+from shipyard.stores.artifacts import CHUNK_SIZE
+
+__all__ = ["LocalBackend"]
+
+
+class LocalBackend:
+    """A :class:`~shipyard.sdk.backend.Backend` over in-process services."""
+
+    is_remote = False
+
+    def __init__(self, settings: Settings, services: Services | None = None) -> None:
+        self.services = services or build_services(settings)
+        self.uri = settings.resolved_metadata_uri()
+        self.who = Principal(settings.user)
+        self._t = self.services.tracking
+        self._a = self.services.artifacts
+
+    def create_experiment(self, name: str, description: str, tags: Mapping[str, str]) -> Experiment:
+        return self._t.create_experiment(self.who, name, description=description, tags=tags)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self._t.get_experiment(self.who, experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        return self._t.get_experiment_by_name(self.who, name)
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        return self._t.get_or_create_experiment(self.who, name)
+
+    def list_experiments(self) -> list[Experiment]:
+        return self._t.list_experiments(self.who)
+
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        name: str | None,
+        parent_run_id: str | None,
+        tags: Mapping[str, str],
+        description: str,
+    ) -> Run:
+        return self._t.create_run(
+            self.who, experiment_id, name=name, parent_run_id=parent_run_id, tags=tags, description=description
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        return self._t.get_run(self.who, run_id)
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Run:
+        return self._t.update_run(self.who, run_id, status=status, end_time=end_time, name=name, description=description)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        self._t.log_batch(self.who, run_id, metrics=metrics, params=params, tags=tags)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter: str | None,
+        order_by: Sequence[str],
+        max_results: int,
+        page_token: str | None,
+    ) -> Page[Run]:
+        return self._t.search_runs(
+            self.who,
+            experiment_ids=experiment_ids,
+            filter=filter,
+            order_by=order_by,
+            max_results=max_results,
+            page_token=page_token,
+        )
+
+    def metric_history(self, run_id: str, key: str) -> MetricHistory:
+        return self._t.metric_history(self.who, run_id, key)
+
+    def upload_artifact(self, run_id: str, path: str, source: Path) -> ArtifactEntry:
+        with open(source, "rb", buffering=0) as fh:
+            return self._a.upload(self.who, run_id, path, iter(lambda: fh.read(CHUNK_SIZE), b""))
+
+    def list_artifacts(self, run_id: str, prefix: str | None) -> list[ArtifactEntry]:
+        return self._a.list(self.who, run_id, prefix)
+
+    def download_artifact(self, run_id: str, path: str, dest: Path) -> ArtifactEntry:
+        entry, chunks = self._a.read(self.who, run_id, path)
+        return write_verified(dest, chunks, entry)
+
+    def close(self) -> None:
+        self.services.close()
+

@@ -1,0 +1,211 @@
+"""Remote mode: the SDK talks to a hub over HTTP (``/api/v1``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from shipyard.config import Settings
+from shipyard.domain.artifacts import ArtifactEntry
+from shipyard.domain.pagination import Page
+from shipyard.domain.tracking import Experiment, Metric, MetricHistory, Run, RunStatus
+from shipyard.errors import AlreadyExists, ShipyardError, Unavailable, error_class_for_code
+from shipyard.schemas import (
+    API_PREFIX,
+    artifact_from_wire,
+    encode_float,
+    experiment_from_wire,
+    history_from_wire,
+    run_from_wire,
+)
+from shipyard.sdk.files import write_verified
+from shipyard.stores.artifacts import CHUNK_SIZE
+
+__all__ = ["RemoteBackend"]
+
+_UPLOAD_CHUNK = 4 * CHUNK_SIZE
+
+
+def _raise_for(resp: httpx.Response) -> None:
+    if resp.status_code < 400:
+        return
+    try:
+        err = resp.json()["error"]
+        cls = error_class_for_code(err["code"])
+        message, field = err.get("message", ""), err.get("field")
+    except (ValueError, KeyError, TypeError):
+        cls, message, field = ShipyardError, f"hub answered {resp.status_code}: {resp.text[:200]}", None
+    if resp.status_code >= 500 and cls is ShipyardError:
+        cls = Unavailable
+    exc = cls.__new__(cls)
+    ShipyardError.__init__(exc, message, field=field)
+    raise exc
+
+
+class RemoteBackend:
+    """A :class:`~shipyard.sdk.backend.Backend` over a hub's REST API."""
+
+    is_remote = True
+
+    def __init__(self, settings: Settings, *, timeout: float = 60.0) -> None:
+        uri = (settings.tracking_uri or "").rstrip("/")
+        self.uri = uri
+        self._http = httpx.Client(
+            base_url=uri + API_PREFIX,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            headers={"x-shipyard-user": settings.user, "user-agent": "shipyard-sdk"},
+        )
+
+    # transport ---------------------------------------------------------------------------------
+    def _request(self, method: str, url: str, *, json: Any = None, **kw: Any) -> httpx.Response:
+        if json is not None:
+            kw["content"] = orjson.dumps(json)
+            kw.setdefault("headers", {})["content-type"] = "application/json"
+        try:
+            resp = self._http.request(method, url, **kw)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"cannot reach the hub at {self.uri}: {exc}; is `shipyard server` running?") from exc
+        _raise_for(resp)
+        return resp
+
+    def _json(self, method: str, url: str, *, json: Any = None, **kw: Any) -> Any:
+        return orjson.loads(self._request(method, url, json=json, **kw).content)
+
+    # experiments -------------------------------------------------------------------------------
+    def create_experiment(self, name: str, description: str, tags: Mapping[str, str]) -> Experiment:
+        body = {"name": name, "description": description, "tags": dict(tags)}
+        return experiment_from_wire(self._json("POST", "/experiments", json=body))
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return experiment_from_wire(self._json("GET", f"/experiments/{quote(experiment_id, safe='')}"))
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        return experiment_from_wire(self._json("GET", "/experiments", params={"name": name})["experiments"][0])
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        try:
+            return self.get_experiment_by_name(name)
+        except LookupError:
+            try:
+                return self.create_experiment(name, "", {})
+            except AlreadyExists:
+                return self.get_experiment_by_name(name)
+
+    def list_experiments(self) -> list[Experiment]:
+        return [experiment_from_wire(e) for e in self._json("GET", "/experiments")["experiments"]]
+
+    # runs --------------------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        name: str | None,
+        parent_run_id: str | None,
+        tags: Mapping[str, str],
+        description: str,
+    ) -> Run:
+        body = {
+            "experiment_id": experiment_id,
+            "name": name,
+            "parent_run_id": parent_run_id,
+            "tags": dict(tags),
+            "description": description,
+        }
+        return run_from_wire(self._json("POST", "/runs", json=body))
+
+    def get_run(self, run_id: str) -> Run:
+        return run_from_wire(self._json("GET", f"/runs/{quote(run_id, safe='')}"))
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Run:
+        body = {"status": status.value if status else None, "end_time": end_time, "name": name, "description": description}
+        body = {k: v for k, v in body.items() if v is not None}
+        return run_from_wire(self._json("PATCH", f"/runs/{quote(run_id, safe='')}", json=body))
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        body: dict[str, Any] = {}
+        if metrics:
+            body["metrics"] = [
+                {"key": m.key, "value": encode_float(m.value), "step": m.step, "timestamp": m.timestamp}
+                for m in metrics
+            ]
+        if params:
+            body["params"] = dict(params)
+        if tags:
+            body["tags"] = dict(tags)
+        self._request("POST", f"/runs/{quote(run_id, safe='')}/log", json=body)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter: str | None,
+        order_by: Sequence[str],
+        max_results: int,
+        page_token: str | None,
+    ) -> Page[Run]:
+        body = {
+            "experiment_ids": list(experiment_ids),
+            "filter": filter,
+            "order_by": list(order_by),
+            "max_results": max_results,
+            "page_token": page_token,
+        }
+        data = self._json("POST", "/runs/search", json=body)
+        return Page([run_from_wire(r) for r in data["runs"]], data["next_page_token"])
+
+    def metric_history(self, run_id: str, key: str) -> MetricHistory:
+        return history_from_wire(self._json("GET", f"/runs/{quote(run_id, safe='')}/metric-history", params={"key": key}))
+
+    # artifacts ---------------------------------------------------------------------------------
+    def _artifact_url(self, run_id: str, path: str) -> str:
+        return f"/runs/{quote(run_id, safe='')}/artifacts/{quote(path, safe='/')}"
+
+    def upload_artifact(self, run_id: str, path: str, source: Path) -> ArtifactEntry:
+        size = os.path.getsize(source)
+
+        def body() -> Iterator[bytes]:
+            with open(source, "rb", buffering=0) as fh:
+                while chunk := fh.read(_UPLOAD_CHUNK):
+                    yield chunk
+
+        headers = {"content-type": "application/octet-stream", "content-length": str(size)}
+        resp = self._request("PUT", self._artifact_url(run_id, path), content=body(), headers=headers)
+        return artifact_from_wire(orjson.loads(resp.content))
+
+    def list_artifacts(self, run_id: str, prefix: str | None) -> list[ArtifactEntry]:
+        params = {"prefix": prefix} if prefix else None
+        data = self._json("GET", f"/runs/{quote(run_id, safe='')}/artifacts", params=params)
+        return [artifact_from_wire(a) for a in data["artifacts"]]
+
+    def download_artifact(self, run_id: str, path: str, dest: Path) -> ArtifactEntry:
+        try:
+            with self._http.stream("GET", self._artifact_url(run_id, path)) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    _raise_for(resp)
+                entry = ArtifactEntry(path, resp.headers["x-shipyard-digest"], int(resp.headers["content-length"]))
+                return write_verified(dest, resp.iter_raw(_UPLOAD_CHUNK), entry)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"download of {path!r} from {self.uri} failed: {exc}") from exc
+
+    def close(self) -> None:
+        self._http.close()

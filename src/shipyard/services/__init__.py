@@ -1,0 +1,38 @@
+"""Use cases, one module per capability; :func:`build_services` wires them from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shipyard.config import Settings
+from shipyard.services.artifacts import ArtifactService
+from shipyard.services.tracking import TrackingService
+from shipyard.stores.artifacts import BlobStore, open_artifact_store
+from shipyard.stores.metadata import MetadataStore, open_metadata_store
+
+__all__ = ["ArtifactService", "Services", "TrackingService", "build_services"]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every service of one Shipyard instance, sharing one metadata store and one blob store."""
+
+    settings: Settings
+    store: MetadataStore
+    tracking: TrackingService
+    artifacts: ArtifactService
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the stores named by ``settings`` and build the services over them."""
+    store = open_metadata_store(settings.resolved_metadata_uri(), sqlite_synchronous=settings.sqlite_synchronous)
+    blobs = BlobStore(open_artifact_store(settings.resolved_artifact_uri(), s3_endpoint_url=settings.s3_endpoint_url))
+    return Services(
+        settings=settings,
+        store=store,
+        tracking=TrackingService(store, max_batch_points=settings.max_batch_points),
+        artifacts=ArtifactService(store, blobs),
+    )

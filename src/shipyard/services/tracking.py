@@ -1,0 +1,267 @@
+"""Tracking: experiments, runs, params, metrics and tags. Every call names its principal, and every
+change appends to the audit log in the same transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
+
+from shipyard.domain.filters import parse_filter, parse_order_by
+from shipyard.domain.pagination import Page, decode_page_token, encode_page_token
+from shipyard.domain.principals import AuditEvent, Principal
+from shipyard.domain.tracking import (
+    Experiment,
+    Metric,
+    MetricHistory,
+    Run,
+    RunStatus,
+    check_key,
+    check_name,
+    check_param_value,
+    check_tag_value,
+    check_transition,
+    now_ms,
+)
+from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PayloadTooLarge
+from shipyard.stores.metadata import MetadataStore, RunSearch
+
+__all__ = ["TrackingService"]
+
+MAX_PARAMS_PER_CALL = 1_000
+MAX_TAGS_PER_CALL = 1_000
+MAX_SEARCH_RESULTS = 50_000
+_INT64 = 2**63 - 1
+_TS_MAX = 2**53
+
+
+def _check_points(metrics: Sequence[Metric]) -> None:
+    """Validate metric points cheaply: each distinct key once, then type and range per point."""
+    seen: set[str] = set()
+    for i, m in enumerate(metrics):
+        if m.key not in seen:
+            check_key(m.key, f"metrics[{i}].key")
+            seen.add(m.key)
+        v = m.value
+        if v.__class__ is not float:
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise InvalidArgument(
+                    f"a metric value must be a number (NaN and ±inf allowed), not {v!r}", field=f"metrics[{i}].value"
+                )
+        s = m.step
+        if s.__class__ is not int or not -_INT64 <= s <= _INT64:
+            raise InvalidArgument("step must be an integer within int64", field=f"metrics[{i}].step")
+        ts = m.timestamp
+        if ts.__class__ is not int or not 0 <= ts < _TS_MAX:
+            raise InvalidArgument(
+                "timestamp must be milliseconds since the epoch (a non-negative integer)",
+                field=f"metrics[{i}].timestamp",
+            )
+
+
+class TrackingService:
+    """Use cases of experiment tracking over a :class:`MetadataStore`."""
+
+    def __init__(self, store: MetadataStore, *, max_batch_points: int = 100_000) -> None:
+        self.store = store
+        self.max_batch_points = max_batch_points
+
+    # experiments -------------------------------------------------------------------------------
+    def create_experiment(
+        self, who: Principal, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> Experiment:
+        check_name(name)
+        tags = self._check_tags(tags or {})
+        with self.store.transaction(write=True) as tx:
+            exp_id = tx.insert_experiment(name, description, tags, now_ms())
+            tx.append_audit(AuditEvent(who.name, "experiment.create", "experiment", exp_id, {"name": name}))
+            return tx.get_experiment(exp_id)
+
+    def get_experiment(self, who: Principal, experiment_id: str) -> Experiment:
+        with self.store.transaction(write=False) as tx:
+            return tx.get_experiment(experiment_id)
+
+    def get_experiment_by_name(self, who: Principal, name: str) -> Experiment:
+        with self.store.transaction(write=False) as tx:
+            exp = tx.get_experiment_by_name(name)
+        if exp is None:
+            raise NotFound(f"no experiment named {name!r}", field="name")
+        return exp
+
+    def get_or_create_experiment(self, who: Principal, name: str) -> Experiment:
+        with self.store.transaction(write=False) as tx:
+            exp = tx.get_experiment_by_name(name)
+        if exp is not None:
+            return exp
+        try:
+            return self.create_experiment(who, name)
+        except AlreadyExists:  # lost a race with another creator: read what it made
+            return self.get_experiment_by_name(who, name)
+
+    def list_experiments(self, who: Principal) -> list[Experiment]:
+        with self.store.transaction(write=False) as tx:
+            return tx.list_experiments()
+
+    # runs --------------------------------------------------------------------------------------
+    def create_run(
+        self,
+        who: Principal,
+        experiment_id: str,
+        *,
+        name: str | None = None,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        start_time: int | None = None,
+        description: str = "",
+    ) -> Run:
+        run_id = uuid.uuid4().hex
+        name = check_name(name, "name") if name is not None else f"run-{run_id[:8]}"
+        tags = self._check_tags(tags or {})
+        if start_time is not None and (not isinstance(start_time, int) or not 0 <= start_time < _TS_MAX):
+            raise InvalidArgument("start_time must be milliseconds since the epoch", field="start_time")
+        run = Run(
+            id=run_id,
+            experiment_id=experiment_id,
+            name=name,
+            status=RunStatus.RUNNING,
+            start_time=start_time or now_ms(),
+            parent_run_id=parent_run_id,
+            description=description,
+            created_by=who.name,
+            tags=tags,
+        )
+        with self.store.transaction(write=True) as tx:
+            tx.get_experiment(experiment_id)
+            if parent_run_id is not None:
+                try:
+                    tx.run_status(parent_run_id)
+                except NotFound:
+                    raise NotFound(f"no parent run with id {parent_run_id!r}", field="parent_run_id") from None
+            tx.insert_run(run)
+            tx.append_audit(
+                AuditEvent(who.name, "run.create", "run", run_id, {"experiment_id": experiment_id, "name": name})
+            )
+            return tx.get_run(run_id)
+
+    def get_run(self, who: Principal, run_id: str) -> Run:
+        with self.store.transaction(write=False) as tx:
+            return tx.get_run(run_id)
+
+    def update_run(
+        self,
+        who: Principal,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Run:
+        fields: dict[str, object] = {}
+        if name is not None:
+            fields["name"] = check_name(name)
+        if description is not None:
+            fields["description"] = description
+        if end_time is not None and (not isinstance(end_time, int) or not 0 <= end_time < _TS_MAX):
+            raise InvalidArgument("end_time must be milliseconds since the epoch", field="end_time")
+        with self.store.transaction(write=True) as tx:
+            current = tx.run_status(run_id)
+            if status is not None:
+                check_transition(current, status, run_id)
+                fields["status"] = status
+                if status.is_terminal and status is not current:
+                    fields["end_time"] = end_time or now_ms()
+            elif end_time is not None:
+                fields["end_time"] = end_time
+            if fields:
+                tx.update_run(run_id, **fields)
+                details = {k: (str(v) if isinstance(v, RunStatus) else v) for k, v in fields.items()}
+                tx.append_audit(AuditEvent(who.name, "run.update", "run", run_id, details))
+            return tx.get_run(run_id)
+
+    # logging -----------------------------------------------------------------------------------
+    def log_batch(
+        self,
+        who: Principal,
+        run_id: str,
+        *,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Log metrics, params and tags in one transaction: all of them are stored, or none."""
+        if len(metrics) > self.max_batch_points:
+            raise PayloadTooLarge(
+                f"{len(metrics)} metric points in one call; at most {self.max_batch_points}. Split the batch.",
+                field="metrics",
+            )
+        _check_points(metrics)
+        checked_params = self._check_params(params or {})
+        checked_tags = self._check_tags(tags or {})
+        if not (metrics or checked_params or checked_tags):
+            return
+        with self.store.transaction(write=True) as tx:
+            status = tx.run_status(run_id)
+            if status.is_terminal and (metrics or checked_params):
+                raise Conflict(
+                    f"run {run_id} is {status.value}; metrics and params can only be logged to a RUNNING run",
+                    field="run_id",
+                )
+            if checked_params:
+                tx.insert_params(run_id, checked_params)
+            if checked_tags:
+                tx.upsert_tags(run_id, checked_tags)
+            tx.insert_metrics(run_id, metrics)
+            details: dict[str, object] = {"metrics": len(metrics)}
+            if checked_params:
+                details["params"] = sorted(checked_params)
+            if checked_tags:
+                details["tags"] = sorted(checked_tags)
+            tx.append_audit(AuditEvent(who.name, "run.log", "run", run_id, details))
+
+    def _check_params(self, params: Mapping[str, object]) -> dict[str, str]:
+        if len(params) > MAX_PARAMS_PER_CALL:
+            raise PayloadTooLarge(f"at most {MAX_PARAMS_PER_CALL} params per call", field="params")
+        return {check_key(k, f"params.{k}"): check_param_value(v, f"params.{k}") for k, v in params.items()}
+
+    def _check_tags(self, tags: Mapping[str, str]) -> dict[str, str]:
+        if len(tags) > MAX_TAGS_PER_CALL:
+            raise PayloadTooLarge(f"at most {MAX_TAGS_PER_CALL} tags per call", field="tags")
+        return {check_key(k, f"tags.{k}"): check_tag_value(v, f"tags.{k}") for k, v in tags.items()}
+
+    # reading -----------------------------------------------------------------------------------
+    def metric_history(self, who: Principal, run_id: str, key: str) -> MetricHistory:
+        check_key(key, "key")
+        with self.store.transaction(write=False) as tx:
+            return tx.metric_history(run_id, key)
+
+    def search_runs(
+        self,
+        who: Principal,
+        *,
+        experiment_ids: Sequence[str] = (),
+        filter: str | None = None,
+        order_by: Sequence[str] = (),
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        """Runs matching ``filter`` (see :mod:`shipyard.domain.filters`), best first by ``order_by``."""
+        if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= MAX_SEARCH_RESULTS:
+            raise InvalidArgument(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}", field="max_results")
+        expr = parse_filter(filter)
+        ordering = parse_order_by(list(order_by))
+        query_key = hashlib.sha256(
+            repr((sorted(experiment_ids), filter or "", list(order_by))).encode()
+        ).hexdigest()[:16]
+        offset = decode_page_token(page_token, query_key)
+        with self.store.transaction(write=False) as tx:
+            for exp_id in experiment_ids:
+                tx.get_experiment(exp_id)
+            runs, more = tx.search_runs(RunSearch(list(experiment_ids), expr, ordering, offset, max_results))
+        token = encode_page_token(offset + len(runs), query_key) if more else None
+        return Page(runs, token)
+
+    def audit_trail(self, who: Principal, target_type: str | None = None, target_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        with self.store.transaction(write=False) as tx:
+            return tx.audit_events(target_type, target_id, limit)
+

@@ -1,0 +1,1 @@
+"""Adapters: the metadata database, object stores for artifacts."""

@@ -1,0 +1,158 @@
+"""The artifact store port, and content-addressed blobs built above it.
+
+The port is byte-level and small (put a file under a key, read a key as chunks, test, delete);
+adapters know nothing of digests. :class:`BlobStore` adds content addressing: a blob's key is its
+sha256, so identical files are stored once, every write is streamed through the hash, and every
+read is verified against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from shipyard.errors import IntegrityError
+from shipyard.uri import SchemeRegistry
+
+__all__ = ["CHUNK_SIZE", "ArtifactStore", "BlobStore", "artifact_store_registry", "open_artifact_store"]
+
+CHUNK_SIZE = 1 << 20  # 1 MiB: large enough that hashing and I/O release the GIL for long
+
+
+class ArtifactStore(Protocol):
+    """Where bytes live. Keys are '/'-separated relative paths chosen by Shipyard, never by users."""
+
+    uri: str
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Store the file at ``path`` under ``key``, taking ownership of it (it may be moved)."""
+        ...
+
+    def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """The bytes under ``key``; raises :class:`~shipyard.errors.NotFound` if absent."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def staging_dir(self) -> Path:
+        """A local folder for temporary files; on the same file system as the store when possible,
+        so that :meth:`put_file` can move instead of copy."""
+        ...
+
+
+artifact_store_registry = SchemeRegistry(
+    "artifact store",
+    "shipyard.artifact_stores",
+    {"file": "shipyard.stores.local:LocalArtifactStore", "s3": "shipyard.stores.s3:S3ArtifactStore"},
+)
+
+
+def open_artifact_store(uri: str, *, s3_endpoint_url: str | None = None) -> ArtifactStore:
+    """Build the adapter for ``uri`` (a folder, ``file://...`` or ``s3://bucket/prefix``)."""
+    factory = artifact_store_registry.resolve(uri)
+    store: ArtifactStore = factory.from_uri(uri, endpoint_url=s3_endpoint_url)
+    return store
+
+
+class BlobWriter:
+    """An upload in progress: chunks go to a staging file while being hashed (on a second thread,
+    so that sha256 and the write, which both release the GIL, overlap). :meth:`commit` stores the
+    blob under its digest; :meth:`abort` discards it."""
+
+    def __init__(self, store: ArtifactStore, pool: ThreadPoolExecutor) -> None:
+        self.store = store
+        self.pool = pool
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self._pending: Future[None] | None = None
+        staging = store.staging_dir()
+        staging.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="upload-", dir=staging)
+        self.path = Path(name)
+        self.fh = os.fdopen(fd, "wb", buffering=0)
+
+    def write(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        if self._pending is not None:
+            self._pending.result()
+        self._pending = self.pool.submit(self.hash.update, chunk)
+        view = memoryview(chunk)
+        while view:
+            written = self.fh.write(view)
+            view = view[written or 0 :]
+        self.size += len(chunk)
+
+    def commit(self) -> tuple[str, int]:
+        """Finish: returns ``(sha256, size)``; identical content already stored is not stored again."""
+        try:
+            if self._pending is not None:
+                self._pending.result()
+            self.fh.close()
+            digest = self.hash.hexdigest()
+            key = BlobStore.key_for(digest)
+            if self.store.exists(key):
+                self.path.unlink()
+            else:
+                self.store.put_file(key, self.path)
+            return digest, self.size
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        if not self.fh.closed:
+            self.fh.close()
+        self.path.unlink(missing_ok=True)
+
+
+class BlobStore:
+    """Content-addressed blobs over an :class:`ArtifactStore`: ``blobs/sha256/ab/abcdef...``."""
+
+    def __init__(self, store: ArtifactStore) -> None:
+        self.store = store
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shipyard-hash")
+
+    @staticmethod
+    def key_for(digest: str) -> str:
+        return f"blobs/sha256/{digest[:2]}/{digest}"
+
+    def open_writer(self) -> BlobWriter:
+        """Start a streamed upload."""
+        return BlobWriter(self.store, self._pool)
+
+    def put_chunks(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Stream ``chunks`` into the store; returns ``(sha256, size)``. Memory stays at one chunk."""
+        writer = self.open_writer()
+        try:
+            for chunk in chunks:
+                writer.write(chunk)
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.commit()
+
+    def put_file(self, path: Path) -> tuple[str, int]:
+        """Store a local file (copied, never moved); returns ``(sha256, size)``."""
+        with open(path, "rb", buffering=0) as fh:
+            return self.put_chunks(iter(lambda: fh.read(CHUNK_SIZE), b""))
+
+    def read_chunks(self, digest: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """The blob's bytes; raises :class:`IntegrityError` after the last chunk if they do not hash
+        to ``digest``. Consumers must treat the data as bad until the iterator is exhausted."""
+        h = hashlib.sha256()
+        for chunk in self.store.read_chunks(self.key_for(digest), chunk_size):
+            h.update(chunk)
+            yield chunk
+        if h.hexdigest() != digest:
+            raise IntegrityError(f"blob {digest} is corrupt: its content hashes to {h.hexdigest()}")
+
+    def exists(self, digest: str) -> bool:
+        return self.store.exists(self.key_for(digest))

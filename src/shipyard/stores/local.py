@@ -1,0 +1,78 @@
+"""Artifact store adapter for a local folder (``/path`` or ``file:///path``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from shipyard.errors import InvalidArgument, NotFound
+from shipyard.stores.artifacts import CHUNK_SIZE
+
+__all__ = ["LocalArtifactStore"]
+
+
+class LocalArtifactStore:
+    """Keys map to files below ``root``; writes are atomic renames and are fsynced."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.expanduser().absolute()
+        self.uri = self.root.as_uri()
+
+    @classmethod
+    def from_uri(cls, uri: str, **_: Any) -> LocalArtifactStore:
+        if uri.startswith("file://"):
+            return cls(Path(unquote(urlsplit(uri).path)))
+        return cls(Path(uri))
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise InvalidArgument(f"invalid storage key {key!r}", field="key")
+        return self.root.joinpath(*parts)
+
+    def staging_dir(self) -> Path:
+        return self.root / ".staging"
+
+    def put_file(self, key: str, path: Path) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = path
+        if path.parent != self.staging_dir():
+            staged = self.staging_dir() / f"copy-{os.getpid()}-{id(path)}"
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, staged)
+        fd = os.open(staged, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(staged, target)
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        path = self._path(key)
+        try:
+            fh = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the generator below
+        except FileNotFoundError:
+            raise NotFound(f"no artifact data under {key!r}") from None
+        return _iter_file(fh, chunk_size)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+def _iter_file(fh: Any, chunk_size: int) -> Iterator[bytes]:
+    with fh:
+        while chunk := fh.read(chunk_size):
+            yield chunk

@@ -1,0 +1,111 @@
+"""Translate a run search (filter AST, ordering) into one SQL statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from shipyard.domain.filters import And, Cmp, Expr, Or, OrderBy
+from shipyard.stores.metadata import RunSearch
+from shipyard.stores.sql import schema as t
+
+__all__ = ["build_search"]
+
+_ATTR_COLUMNS: dict[str, sa.Column[Any]] = {
+    "status": t.runs.c.status,
+    "name": t.runs.c.name,
+    "run_id": t.runs.c.id,
+    "experiment_id": t.runs.c.experiment_id,
+    "created_by": t.runs.c.created_by,
+    "parent_run_id": t.runs.c.parent_run_id,
+    "start_time": t.runs.c.start_time,
+    "end_time": t.runs.c.end_time,
+}
+_KV_TABLES: dict[str, sa.Table] = {"metric": t.latest_metrics, "param": t.params, "tag": t.tags}
+
+
+def _compare(col: sa.ColumnElement[Any], op: str, value: Any) -> sa.ColumnElement[bool]:
+    match op:
+        case "=":
+            return col == value
+        case "!=":
+            return col != value
+        case "<":
+            return col < value
+        case "<=":
+            return col <= value
+        case ">":
+            return col > value
+        case ">=":
+            return col >= value
+        case "like":
+            return col.like(value)
+        case "ilike":
+            return col.ilike(value)
+        case "in":
+            return col.in_(list(value))
+        case "not_in":
+            return col.not_in(list(value))
+    raise ValueError(f"unknown operator {op}")
+
+
+def _attribute_value(key: str, value: Any) -> Any:
+    if key == "experiment_id":
+        conv = [int(v) if str(v).isdigit() else -1 for v in (value if isinstance(value, tuple) else (value,))]
+        return tuple(conv) if isinstance(value, tuple) else conv[0]
+    if key == "status" and value is not None:
+        return tuple(v.upper() for v in value) if isinstance(value, tuple) else str(value).upper()
+    if key in ("start_time", "end_time") and isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    return value
+
+
+def _condition(expr: Expr) -> sa.ColumnElement[bool]:
+    if isinstance(expr, And):
+        return sa.and_(*(_condition(e) for e in expr.items))
+    if isinstance(expr, Or):
+        return sa.or_(*(_condition(e) for e in expr.items))
+    return _cmp(expr)
+
+
+def _cmp(c: Cmp) -> sa.ColumnElement[bool]:
+    if c.entity == "attribute":
+        col = _ATTR_COLUMNS[c.key]
+        if c.op == "is_null":
+            return col.is_(None)
+        if c.op == "is_not_null":
+            return col.is_not(None)
+        return _compare(col, c.op, _attribute_value(c.key, c.value))
+    table = _KV_TABLES[c.entity]
+    base = sa.select(sa.literal(1)).where(table.c.run_id == t.runs.c.id, table.c.key == c.key)
+    if c.op == "is_null":
+        return ~sa.exists(base)
+    if c.op == "is_not_null":
+        return sa.exists(base)
+    return sa.exists(base.where(_compare(table.c.value, c.op, c.value)))
+
+
+def _order_column(o: OrderBy, idx: int, stmt: sa.Select[Any]) -> tuple[sa.Select[Any], sa.ColumnElement[Any]]:
+    if o.entity == "attribute":
+        return stmt, _ATTR_COLUMNS[o.key]
+    table = _KV_TABLES[o.entity].alias(f"ord{idx}")
+    stmt = stmt.outerjoin(table, sa.and_(table.c.run_id == t.runs.c.id, table.c.key == o.key))
+    return stmt, table.c.value
+
+
+def build_search(query: RunSearch, dialect: str) -> sa.Select[Any]:
+    """A SELECT of ``runs`` rows matching ``query`` in order (without LIMIT/OFFSET)."""
+    stmt = sa.select(t.runs).select_from(t.runs)
+    exp_ids = [int(e) for e in query.experiment_ids if str(e).isdigit()]
+    where: list[sa.ColumnElement[bool]] = [t.runs.c.lifecycle == "active"]
+    if query.experiment_ids:
+        where.append(t.runs.c.experiment_id.in_(exp_ids))
+    if query.filter is not None:
+        where.append(_condition(query.filter))
+    order: list[sa.ColumnElement[Any]] = []
+    for idx, o in enumerate(query.order_by):
+        stmt, col = _order_column(o, idx, stmt)
+        order.append(col.desc().nulls_last() if o.descending else col.asc().nulls_last())
+    order += [t.runs.c.start_time.desc(), t.runs.c.id.asc()]
+    return stmt.where(*where).order_by(*order)
