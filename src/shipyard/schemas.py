@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.pagination import Page
-from shipyard.domain.tracking import Experiment, Metric, MetricHistory, Run, RunStatus
+from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
 from shipyard.errors import InvalidArgument
 
 __all__ = [
@@ -39,6 +39,8 @@ __all__ = [
     "experiment_to_wire",
     "history_from_wire",
     "history_to_wire",
+    "metric_columns_from_wire",
+    "metric_columns_to_wire",
     "metrics_from_wire",
     "run_from_wire",
     "run_to_wire",
@@ -113,10 +115,21 @@ class MetricPointIn(_In):
     timestamp: int | None = Field(default=None, description="Milliseconds since the epoch; default now.")
 
 
+class MetricColumnsIn(_In):
+    """Many points as parallel arrays (the compact form the SDK sends)."""
+
+    keys: list[str]
+    values: list[Number]
+    steps: list[int] | None = Field(default=None, description="Default: all 0.")
+    timestamps: list[int] | None = Field(default=None, description="Default: all now.")
+
+
 class LogBatchIn(_In):
-    """Metrics, params and tags for one run, stored in one transaction (all or nothing)."""
+    """Metrics, params and tags for one run, stored in one transaction (all or nothing). Points
+    may come as a list of objects (``metrics``), as columns (``metric_columns``), or both."""
 
     metrics: list[MetricPointIn] = Field(default_factory=list)
+    metric_columns: MetricColumnsIn | None = None
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
 
@@ -273,6 +286,41 @@ def artifact_to_wire(a: ArtifactEntry) -> dict[str, Any]:
 
 def artifact_from_wire(d: dict[str, Any]) -> ArtifactEntry:
     return ArtifactEntry(d["path"], d["digest"], d["size"], d["created_at"])
+
+
+def metric_columns_to_wire(batch: MetricBatch) -> dict[str, Any]:
+    values = batch.values
+    if not all(map(math.isfinite, values)):
+        values = [encode_float(v) for v in values]  # type: ignore[misc]
+    return {"keys": batch.keys, "values": values, "steps": batch.steps, "timestamps": batch.timestamps}
+
+
+def metric_columns_from_wire(obj: object, default_timestamp: int) -> MetricBatch:
+    """A :class:`MetricBatch` from the columnar wire form; shapes are checked here, values by the service."""
+    if obj.__class__ is not dict:
+        raise InvalidArgument("metric_columns must be an object of arrays", field="metric_columns")
+    cols: dict[str, Any] = obj  # type: ignore[assignment]
+    unknown = set(cols) - {"keys", "values", "steps", "timestamps"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InvalidArgument(f"unknown field {name!r}", field=f"metric_columns.{name}")
+    keys, values = cols.get("keys"), cols.get("values")
+    for name, col in (("keys", keys), ("values", values)):
+        if col.__class__ is not list:
+            raise InvalidArgument(f"metric_columns.{name} must be an array", field=f"metric_columns.{name}")
+    n = len(keys)  # type: ignore[arg-type]
+    steps = cols.get("steps")
+    stamps = cols.get("timestamps")
+    steps = [0] * n if steps is None else steps
+    stamps = [default_timestamp] * n if stamps is None else stamps
+    for name, col in (("values", values), ("steps", steps), ("timestamps", stamps)):
+        if col.__class__ is not list or len(col) != n:
+            raise InvalidArgument(
+                f"metric_columns.{name} must be an array as long as keys ({n})", field=f"metric_columns.{name}"
+            )
+    if any(v.__class__ is str for v in values):  # type: ignore[union-attr]
+        values = [decode_float(v) for v in values]  # type: ignore[union-attr]
+    return MetricBatch(keys, values, steps, stamps)  # type: ignore[arg-type]
 
 
 def metrics_from_wire(items: object, default_timestamp: int) -> list[Metric]:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 import shipyard
 from shipyard.api.errors import install_error_handlers
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = svc
     install_error_handlers(app)
+    # hot path first: a plain route, same handler as the documented one
+    app.router.routes.insert(0, Route(f"{API_PREFIX}/runs/{{run_id}}/log", runs.fast_log_batch, methods=["POST"]))
     for module in (experiments, runs, artifacts):
         app.include_router(module.router, prefix=API_PREFIX)
 

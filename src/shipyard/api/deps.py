@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
@@ -15,12 +18,12 @@ from shipyard.services import Services
 PRINCIPAL_HEADER = "x-shipyard-user"
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
     """The acting principal. Until governance lands, the hub trusts a client-declared name (for the
     audit trail) and falls back to the hub's own user."""
     name = request.headers.get(PRINCIPAL_HEADER)
@@ -28,6 +31,19 @@ def principal(request: Request) -> Principal:
         return Principal(name[:250], "declared")
     svc: Services = request.app.state.services
     return Principal(svc.settings.user)
+
+
+T = TypeVar("T")
+
+
+async def in_db_thread(fn: Callable[[], T]) -> T:
+    """Run blocking service work on the hub's executor (cheaper per call than anyio's thread
+    portal, which matters on the logging hot path)."""
+    request_executor: ThreadPoolExecutor = _EXECUTOR
+    return await asyncio.get_running_loop().run_in_executor(request_executor, fn)
+
+
+_EXECUTOR = ThreadPoolExecutor(max_workers=32, thread_name_prefix="shipyard-db")
 
 
 class FastJSON(Response):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -17,6 +17,7 @@ __all__ = [
     "MAX_TAG_VALUE_LENGTH",
     "Experiment",
     "Metric",
+    "MetricBatch",
     "MetricHistory",
     "Run",
     "RunStatus",
@@ -140,10 +141,40 @@ def check_metric(key: object, value: object, step: object, timestamp: object, fi
     return Metric(str(key), float(value), step, timestamp)
 
 
-def metric_order_key(m: Metric) -> tuple[int, int, float]:
-    """How the 'latest' value of a metric is chosen: highest step, then newest, then largest value."""
-    v = m.value
-    return (m.step, m.timestamp, -math.inf if math.isnan(v) else v)
+@dataclass(frozen=True, slots=True)
+class MetricBatch:
+    """Many metric points as columns: how batches travel and are stored without a Python object
+    per point. Values are not validated by construction; services validate batches."""
+
+    keys: list[str]
+    values: list[float]
+    steps: list[int]
+    timestamps: list[int]
+
+    @classmethod
+    def of(cls, points: Iterable[Metric]) -> MetricBatch:
+        pts = list(points)
+        return cls([p.key for p in pts], [p.value for p in pts], [p.step for p in pts], [p.timestamp for p in pts])
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def points(self) -> Iterator[Metric]:
+        for k, v, s, t in zip(self.keys, self.values, self.steps, self.timestamps, strict=True):
+            yield Metric(k, v, s, t)
+
+    def latest(self) -> dict[str, Metric]:
+        """Per key, the point that is 'latest' (highest step, then timestamp, then position)."""
+        keys = self.keys
+        if len(set(keys)) == 1:
+            _, _, i = max(zip(self.steps, self.timestamps, range(len(keys)), strict=True))
+            return {keys[i]: Metric(keys[i], self.values[i], self.steps[i], self.timestamps[i])}
+        best: dict[str, tuple[int, int, int]] = {}
+        for i, (k, s, t) in enumerate(zip(keys, self.steps, self.timestamps, strict=True)):
+            cur = best.get(k)
+            if cur is None or (s, t) >= (cur[0], cur[1]):
+                best[k] = (s, t, i)
+        return {k: Metric(k, self.values[i], s, t) for k, (s, t, i) in best.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.pagination import Page
-from shipyard.domain.tracking import Experiment, Metric, MetricHistory, Run, RunStatus
+from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
 
 __all__ = ["Backend"]
 
@@ -55,7 +55,7 @@ class Backend(Protocol):
     def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[Metric] = (),
+        metrics: Sequence[Metric] | MetricBatch = (),
         params: Mapping[str, object] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None: ...

@@ -9,7 +9,7 @@ from pathlib import Path
 from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry, check_artifact_path
 from shipyard.domain.pagination import Page
-from shipyard.domain.tracking import Experiment, Metric, MetricHistory, Run, RunStatus, check_metric, now_ms
+from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus, check_metric, now_ms
 from shipyard.errors import InvalidArgument
 from shipyard.sdk.backend import Backend
 
@@ -113,7 +113,7 @@ class Client:
     def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[Metric] = (),
+        metrics: Sequence[Metric] | MetricBatch = (),
         params: Mapping[str, object] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:

@@ -9,7 +9,7 @@ from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.pagination import Page
 from shipyard.domain.principals import Principal
-from shipyard.domain.tracking import Experiment, Metric, MetricHistory, Run, RunStatus
+from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
 from shipyard.services import Services, build_services
 from shipyard.sdk.files import write_verified
 from shipyard.stores.artifacts import CHUNK_SIZE
@@ -74,7 +74,7 @@ class LocalBackend:
     def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[Metric] = (),
+        metrics: Sequence[Metric] | MetricBatch = (),
         params: Mapping[str, object] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:

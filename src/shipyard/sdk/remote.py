@@ -14,14 +14,14 @@ import orjson
 from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.pagination import Page
-from shipyard.domain.tracking import Experiment, Metric, MetricHistory, Run, RunStatus
+from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
 from shipyard.errors import AlreadyExists, ShipyardError, Unavailable, error_class_for_code
 from shipyard.schemas import (
     API_PREFIX,
     artifact_from_wire,
-    encode_float,
     experiment_from_wire,
     history_from_wire,
+    metric_columns_to_wire,
     run_from_wire,
 )
 from shipyard.sdk.files import write_verified
@@ -138,16 +138,14 @@ class RemoteBackend:
     def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[Metric] = (),
+        metrics: Sequence[Metric] | MetricBatch = (),
         params: Mapping[str, object] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:
         body: dict[str, Any] = {}
         if metrics:
-            body["metrics"] = [
-                {"key": m.key, "value": encode_float(m.value), "step": m.step, "timestamp": m.timestamp}
-                for m in metrics
-            ]
+            batch = metrics if isinstance(metrics, MetricBatch) else MetricBatch.of(metrics)
+            body["metric_columns"] = metric_columns_to_wire(batch)
         if params:
             body["params"] = dict(params)
         if tags:

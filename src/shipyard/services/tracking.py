@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from shipyard.domain.filters import parse_filter, parse_order_by
 from shipyard.domain.pagination import Page, decode_page_token, encode_page_token
@@ -13,6 +13,7 @@ from shipyard.domain.principals import AuditEvent, Principal
 from shipyard.domain.tracking import (
     Experiment,
     Metric,
+    MetricBatch,
     MetricHistory,
     Run,
     RunStatus,
@@ -35,27 +36,43 @@ _INT64 = 2**63 - 1
 _TS_MAX = 2**53
 
 
-def _check_points(metrics: Sequence[Metric]) -> None:
-    """Validate metric points cheaply: each distinct key once, then type and range per point."""
-    seen: set[str] = set()
-    for i, m in enumerate(metrics):
-        if m.key not in seen:
-            check_key(m.key, f"metrics[{i}].key")
-            seen.add(m.key)
-        v = m.value
-        if v.__class__ is not float:
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                raise InvalidArgument(
-                    f"a metric value must be a number (NaN and ±inf allowed), not {v!r}", field=f"metrics[{i}].value"
-                )
-        s = m.step
-        if s.__class__ is not int or not -_INT64 <= s <= _INT64:
-            raise InvalidArgument("step must be an integer within int64", field=f"metrics[{i}].step")
-        ts = m.timestamp
-        if ts.__class__ is not int or not 0 <= ts < _TS_MAX:
+def _bad_index(column: list[object], ok: Callable[[object], bool]) -> int | None:
+    for i, v in enumerate(column):
+        if not ok(v):
+            return i
+    return None
+
+
+def _is_number(v: object) -> bool:
+    return v.__class__ is float or (isinstance(v, int | float) and not isinstance(v, bool))
+
+
+def _check_batch(batch: MetricBatch) -> None:
+    """Validate a batch column by column: each distinct key once, then types and ranges with
+    C-speed passes; the slow per-point pass runs only to name the first bad point."""
+    n = len(batch.keys)
+    if not len(batch.values) == len(batch.steps) == len(batch.timestamps) == n:
+        raise InvalidArgument("metric columns have different lengths", field="metrics")
+    for key in set(batch.keys):
+        if key.__class__ is not str:
+            raise InvalidArgument("a key must be a non-empty string", field=f"metrics[{batch.keys.index(key)}].key")
+        check_key(key, f"metrics[{batch.keys.index(key)}].key")
+    if not all(v.__class__ is float for v in batch.values):
+        i = _bad_index(batch.values, _is_number)  # type: ignore[arg-type]
+        if i is not None:
             raise InvalidArgument(
-                "timestamp must be milliseconds since the epoch (a non-negative integer)",
-                field=f"metrics[{i}].timestamp",
+                f"a metric value must be a number (NaN and ±inf allowed), not {batch.values[i]!r}",
+                field=f"metrics[{i}].value",
+            )
+    if n:
+        steps, stamps = batch.steps, batch.timestamps
+        if not all(s.__class__ is int for s in steps) or min(steps) < -_INT64 or max(steps) > _INT64:
+            i = _bad_index(steps, lambda s: s.__class__ is int and -_INT64 <= s <= _INT64)  # type: ignore[operator]
+            raise InvalidArgument("step must be an integer within int64", field=f"metrics[{i}].step")
+        if not all(t.__class__ is int for t in stamps) or min(stamps) < 0 or max(stamps) >= _TS_MAX:
+            i = _bad_index(stamps, lambda t: t.__class__ is int and 0 <= t < _TS_MAX)  # type: ignore[operator]
+            raise InvalidArgument(
+                "timestamp must be milliseconds since the epoch (a non-negative integer)", field=f"metrics[{i}].timestamp"
             )
 
 
@@ -185,17 +202,19 @@ class TrackingService:
         who: Principal,
         run_id: str,
         *,
-        metrics: Sequence[Metric] = (),
+        metrics: Sequence[Metric] | MetricBatch = (),
         params: Mapping[str, object] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:
         """Log metrics, params and tags in one transaction: all of them are stored, or none."""
+        if not isinstance(metrics, MetricBatch):
+            metrics = MetricBatch.of(metrics)
         if len(metrics) > self.max_batch_points:
             raise PayloadTooLarge(
                 f"{len(metrics)} metric points in one call; at most {self.max_batch_points}. Split the batch.",
                 field="metrics",
             )
-        _check_points(metrics)
+        _check_batch(metrics)
         checked_params = self._check_params(params or {})
         checked_tags = self._check_tags(tags or {})
         if not (metrics or checked_params or checked_tags):

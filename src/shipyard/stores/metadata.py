@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.filters import Expr, OrderBy
 from shipyard.domain.principals import AuditEvent
-from shipyard.domain.tracking import Experiment, Metric, MetricHistory, Run, RunStatus
+from shipyard.domain.tracking import Experiment, MetricBatch, MetricHistory, Run, RunStatus
 from shipyard.uri import SchemeRegistry
 
 __all__ = ["MetadataStore", "RunSearch", "Transaction", "metadata_store_registry", "open_metadata_store"]
@@ -53,7 +53,7 @@ class Transaction(Protocol):
 
     def upsert_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
 
-    def insert_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None: ...
+    def insert_metrics(self, run_id: str, metrics: MetricBatch) -> None: ...
 
     def metric_history(self, run_id: str, key: str) -> MetricHistory: ...
 

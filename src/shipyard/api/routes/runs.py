@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from shipyard.api.deps import FastJSON, json_body, principal, services
+from shipyard.api.deps import FastJSON, in_db_thread, json_body, principal, services
 from shipyard.domain.principals import Principal
-from shipyard.domain.tracking import now_ms
+from shipyard.domain.tracking import MetricBatch, now_ms
 from shipyard.errors import InvalidArgument
 from shipyard.schemas import (
     CreateRunIn,
@@ -21,6 +21,7 @@ from shipyard.schemas import (
     SearchRunsIn,
     UpdateRunIn,
     history_to_wire,
+    metric_columns_from_wire,
     metrics_from_wire,
     run_page_to_wire,
     run_to_wire,
@@ -106,21 +107,42 @@ _LOG_BODY = {
 async def log_batch(
     run_id: str, request: Request, svc: Services = Depends(services), who: Principal = Depends(principal)
 ) -> Response:
-    """Metrics, params and tags in one transaction. The hot path: the body is decoded by orjson and
-    validated by the service, without a per-point model."""
+    """Metrics, params and tags in one transaction (all or nothing)."""
+    return await _log_batch(run_id, request, svc, who)
+
+
+async def fast_log_batch(request: Request) -> Response:
+    """The same endpoint as a plain Starlette route, matched before FastAPI's routes: the logging
+    hot path skips FastAPI's dependency solving (a few hundred microseconds per call)."""
+    return await _log_batch(request.path_params["run_id"], request, await services(request), await principal(request))
+
+
+async def _log_batch(run_id: str, request: Request, svc: Services, who: Principal) -> Response:
+    """The body is decoded by orjson and validated by the service, without a per-point model."""
     body = await json_body(request)
     if body.__class__ is not dict:
         raise InvalidArgument("the body must be an object with metrics, params and tags", field="body")
-    unknown = set(body) - {"metrics", "params", "tags"}
+    unknown = set(body) - {"metrics", "metric_columns", "params", "tags"}
     if unknown:
         raise InvalidArgument(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
-    metrics = metrics_from_wire(body.get("metrics", []), now_ms())
+    now = now_ms()
+    batch = metric_columns_from_wire(body["metric_columns"], now) if body.get("metric_columns") else None
+    points = metrics_from_wire(body.get("metrics", []), now)
+    if batch is None:
+        metrics = MetricBatch.of(points)
+    elif points:
+        extra = MetricBatch.of(points)
+        metrics = MetricBatch(
+            batch.keys + extra.keys, batch.values + extra.values, batch.steps + extra.steps, batch.timestamps + extra.timestamps
+        )
+    else:
+        metrics = batch
     params = body.get("params") or {}
     tags = body.get("tags") or {}
     for name, value in (("params", params), ("tags", tags)):
         if value.__class__ is not dict:
             raise InvalidArgument(f"{name} must be an object of key: value", field=name)
-    await run_in_threadpool(lambda: svc.tracking.log_batch(who, run_id, metrics=metrics, params=params, tags=tags))
+    await in_db_thread(lambda: svc.tracking.log_batch(who, run_id, metrics=metrics, params=params, tags=tags))
     return Response(status_code=204)
 
 

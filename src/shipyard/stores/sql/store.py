@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,15 +19,15 @@ from shipyard.domain.principals import AuditEvent
 from shipyard.domain.tracking import (
     Experiment,
     Metric,
+    MetricBatch,
     MetricHistory,
     Run,
     RunStatus,
-    metric_order_key,
     now_ms,
 )
 from shipyard.errors import AlreadyExists, Conflict, NotFound, Unavailable
 from shipyard.stores.sql import schema as t
-from shipyard.stores.sql.engine import create_engine, current_revision, head_revision, upgrade
+from shipyard.stores.sql.engine import WalCheckpointer, create_engine, current_revision, head_revision, upgrade
 from shipyard.stores.sql.search import build_search
 from shipyard.stores.metadata import RunSearch
 
@@ -46,6 +47,8 @@ class SqlMetadataStore:
         self.url = url
         self.engine = create_engine(url, sqlite_synchronous=sqlite_synchronous)
         self._check_schema(auto_migrate)
+        is_file_db = self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:")
+        self._checkpointer = WalCheckpointer(self.engine) if is_file_db else None
 
     def _check_schema(self, auto_migrate: bool) -> None:
         current = current_revision(self.engine)
@@ -71,6 +74,8 @@ class SqlMetadataStore:
             raise Unavailable(f"metadata database error: {exc.orig}") from exc
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
 
@@ -130,13 +135,21 @@ class SqlTransaction:
         self.conn = conn
         self.dialect = conn.dialect.name
         self.sql = _hot_statements(conn.dialect.paramstyle)
+        self._raw: Any = None
+
+    def _cursor(self) -> Any:
+        """The DB-API cursor of this transaction's connection, for the hot statements (same
+        connection, same transaction; no SQLAlchemy statement machinery per call)."""
+        if self._raw is None:
+            self._raw = self.conn.connection.cursor()
+        return self._raw
 
     def _insert(self, table: sa.Table) -> Any:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
     # audit -------------------------------------------------------------------------------------
     def append_audit(self, event: AuditEvent) -> None:
-        self.conn.exec_driver_sql(
+        self._cursor().execute(
             self.sql.insert_audit,
             (
                 event.at_ms or now_ms(),
@@ -234,7 +247,10 @@ class SqlTransaction:
             self.insert_params(run.id, run.params)
 
     def run_status(self, run_id: str) -> RunStatus:
-        status = self.conn.exec_driver_sql(self.sql.run_status, (run_id,)).scalar()
+        cur = self._cursor()
+        cur.execute(self.sql.run_status, (run_id,))
+        row = cur.fetchone()
+        status = row[0] if row else None
         if status is None:
             raise NotFound(f"no run with id {run_id!r}", field="run_id")
         return RunStatus(status)
@@ -333,19 +349,19 @@ class SqlTransaction:
         self.conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()])
 
     # metrics -----------------------------------------------------------------------------------
-    def insert_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
+    def insert_metrics(self, run_id: str, metrics: MetricBatch) -> None:
         if not metrics:
             return
-        rows = [(run_id, m.key, m.step, m.timestamp, None if m.value != m.value else m.value) for m in metrics]
-        self.conn.exec_driver_sql(self.sql.insert_metric, rows)
-        latest: dict[str, Metric] = {}
-        for m in metrics:
-            cur = latest.get(m.key)
-            if cur is None or metric_order_key(m) >= metric_order_key(cur):
-                latest[m.key] = m
-        self.conn.exec_driver_sql(
+        values: Iterable[float | None] = metrics.values
+        if any(v != v for v in metrics.values):  # NaN is stored as NULL
+            values = [None if v != v else v for v in metrics.values]
+        cur = self._cursor()
+        # a list, not a generator: sqlite3's executemany is markedly slower over an iterator
+        rows = list(zip(itertools.repeat(run_id), metrics.keys, metrics.steps, metrics.timestamps, values))
+        cur.executemany(self.sql.insert_metric, rows)
+        cur.executemany(
             self.sql.upsert_latest,
-            [(run_id, m.key, m.step, m.timestamp, _nan_to_null(m.value)) for m in latest.values()],
+            [(run_id, m.key, m.step, m.timestamp, _nan_to_null(m.value)) for m in metrics.latest().values()],
         )
 
     def metric_history(self, run_id: str, key: str) -> MetricHistory:
