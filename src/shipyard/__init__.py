@@ -17,6 +17,7 @@ Track runs locally (SQLite + a folder, no server) or against a hub (``SHIPYARD_T
 from shipyard.errors import (
     AlreadyExists,
     Conflict,
+    FlushError,
     IntegrityError,
     InvalidArgument,
     MissingDependency,
@@ -45,6 +46,7 @@ __all__ = [
     "AlreadyExists",
     "Client",
     "Conflict",
+    "FlushError",
     "IntegrityError",
     "InvalidArgument",
     "MissingDependency",

@@ -81,9 +81,7 @@ class Settings(BaseSettings):
     flush_interval: float = Field(
         default=0.5, gt=0, description="Seconds between background metric flushes (remote mode)."
     )
-    flush_max_points: int = Field(
-        default=5_000, gt=0, description="Points that trigger an early background flush."
-    )
+    flush_max_points: int = Field(default=5_000, gt=0, description="Points that trigger an early background flush.")
 
     @classmethod
     def settings_customise_sources(

@@ -21,6 +21,7 @@ class                         code                   status  meaning
 ``IntegrityError``            ``INTEGRITY_ERROR``    500     stored data failed its digest check
 ``Unavailable``               ``UNAVAILABLE``        503     a backend cannot be reached now
 ``MissingDependency``         ``MISSING_DEPENDENCY`` 500     an optional extra is not installed
+``FlushError``                ``FLUSH_FAILED``       503     buffered metric points are not yet sent
 ============================  =====================  ======  ======================================
 """
 
@@ -31,6 +32,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AlreadyExists",
     "Conflict",
+    "FlushError",
     "IntegrityError",
     "InvalidArgument",
     "MissingDependency",
@@ -141,10 +143,16 @@ class MissingDependency(ShipyardError, ImportError):
     http_status = 500
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(
-            f"{package} is not installed; install it with: pip install 'shipyard[{extra}]'",
-        )
-        self.extra = extra
+        super().__init__(f"{package} is not installed; install it with: pip install 'shipyard[{extra}]'")
+        self.extra: str | None = extra
+
+
+class FlushError(ShipyardError):
+    """Buffered metric points could not be delivered to the hub; they are still held in memory
+    (raised by the SDK in remote mode, never sent over the wire)."""
+
+    code = "FLUSH_FAILED"
+    http_status = 503
 
 
 _BY_CODE: dict[str, type[ShipyardError]] = {
@@ -159,6 +167,8 @@ _BY_CODE: dict[str, type[ShipyardError]] = {
         PayloadTooLarge,
         IntegrityError,
         Unavailable,
+        MissingDependency,
+        FlushError,
     )
 }
 

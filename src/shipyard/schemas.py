@@ -72,7 +72,7 @@ def encode_float(v: float) -> float | str:
 def decode_float(v: object) -> object:
     """The inverse of :func:`encode_float`; anything else is returned unchanged for validation."""
     if v.__class__ is str:
-        found = _NONFINITE_IN.get(v.lower())  # type: ignore[attr-defined]
+        found = _NONFINITE_IN.get(v.lower())
         if found is not None:
             return found
     return v
@@ -91,9 +91,7 @@ class CreateExperimentIn(_In):
 
 class CreateRunIn(_In):
     experiment_id: str | None = Field(default=None, description="Experiment id; or give experiment_name.")
-    experiment_name: str | None = Field(
-        default=None, description="Experiment name, created if it does not exist."
-    )
+    experiment_name: str | None = Field(default=None, description="Experiment name, created if it does not exist.")
     name: str | None = None
     parent_run_id: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
@@ -299,7 +297,7 @@ def metric_columns_from_wire(obj: object, default_timestamp: int) -> MetricBatch
     """A :class:`MetricBatch` from the columnar wire form; shapes are checked here, values by the service."""
     if obj.__class__ is not dict:
         raise InvalidArgument("metric_columns must be an object of arrays", field="metric_columns")
-    cols: dict[str, Any] = obj  # type: ignore[assignment]
+    cols: dict[str, Any] = obj
     unknown = set(cols) - {"keys", "values", "steps", "timestamps"}
     if unknown:
         name = sorted(unknown)[0]
@@ -316,7 +314,8 @@ def metric_columns_from_wire(obj: object, default_timestamp: int) -> MetricBatch
     for name, col in (("values", values), ("steps", steps), ("timestamps", stamps)):
         if col.__class__ is not list or len(col) != n:
             raise InvalidArgument(
-                f"metric_columns.{name} must be an array as long as keys ({n})", field=f"metric_columns.{name}"
+                f"metric_columns.{name} must be an array as long as keys ({n})",
+                field=f"metric_columns.{name}",
             )
     if any(v.__class__ is str for v in values):  # type: ignore[union-attr]
         values = [decode_float(v) for v in values]  # type: ignore[union-attr]
@@ -337,7 +336,9 @@ def metrics_from_wire(items: object, default_timestamp: int) -> list[Metric]:
             key = p["key"]
             value = p["value"]
         except KeyError as exc:
-            raise InvalidArgument(f"a metric point needs {exc.args[0]!r}", field=f"metrics[{i}].{exc.args[0]}") from None
+            raise InvalidArgument(
+                f"a metric point needs {exc.args[0]!r}", field=f"metrics[{i}].{exc.args[0]}"
+            ) from None
         if not p.keys() <= _POINT_KEYS:
             extra = sorted(set(p) - _POINT_KEYS)[0]
             raise InvalidArgument(f"unknown field {extra!r} in a metric point", field=f"metrics[{i}].{extra}")

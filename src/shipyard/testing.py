@@ -31,6 +31,13 @@ DEFAULT_POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+_DUMMY_AWS = {  # credentials for the local fake S3 only
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -121,23 +128,32 @@ class HubProcess:
 
 @contextmanager
 def moto_s3(bucket: str = "shipyard-test") -> Iterator[str]:
-    """Run moto's S3-compatible HTTP server on 127.0.0.1 with ``bucket`` created; yields its
-    endpoint URL. Credentials are dummies set in the environment for the duration."""
-    from moto.server import ThreadedMotoServer
-
+    """Run moto's S3-compatible HTTP server on 127.0.0.1 in a child process, with ``bucket``
+    created; yields its endpoint URL. Dummy credentials are set in this process's environment for
+    the duration. (A child process keeps moto's in-memory copies of objects out of the caller's
+    memory measurements.)"""
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    os.environ.update(_DUMMY_AWS)
     try:
+        wait_http(f"{endpoint}/moto-api/", proc=server)
         import boto3
 
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
         yield endpoint
     finally:
-        server.stop()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

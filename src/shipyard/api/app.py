@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-import shipyard
 from shipyard.api.errors import install_error_handlers
-from shipyard.api.routes import artifacts, experiments, runs
+from shipyard.api.routes import artifacts, experiments, index, runs
 from shipyard.config import Settings
 from shipyard.schemas import API_PREFIX
 from shipyard.services import Services, build_services
 
 __all__ = ["create_app"]
+
+
+def _version() -> str:
+    try:
+        return version("shipyard")
+    except PackageNotFoundError:  # running from a source tree without installing
+        return "0+unknown"
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -36,7 +43,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     app = FastAPI(
         title="Shipyard hub",
-        version=shipyard.__version__,
+        version=_version(),
         description="Track, reproduce, register, serve and monitor ML models. Errors are "
         '`{"error": {"code", "message", "field"}}` with a 4xx status for bad input.',
         lifespan=lifespan,
@@ -50,10 +57,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.router.routes.insert(0, Route(f"{API_PREFIX}/runs/{{run_id}}/log", runs.fast_log_batch, methods=["POST"]))
     for module in (experiments, runs, artifacts):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(index.router)
 
     @app.get("/health", tags=["health"])
     async def health() -> JSONResponse:
         """Liveness and the database the hub is using."""
-        return JSONResponse({"status": "ok", "version": shipyard.__version__})
+        return JSONResponse({"status": "ok", "version": _version()})
 
     return app

@@ -17,7 +17,11 @@ app = typer.Typer(help="The metadata database.", no_args_is_help=True)
 def upgrade(
     metadata_uri: Annotated[
         str | None,
-        typer.Option("--metadata-uri", envvar="SHIPYARD_METADATA_URI", help="Database URL (default: SQLite in the home)."),
+        typer.Option(
+            "--metadata-uri",
+            envvar="SHIPYARD_METADATA_URI",
+            help="Database URL (default: SQLite in the home).",
+        ),
     ] = None,
     home: HomeOpt = None,
 ) -> None:

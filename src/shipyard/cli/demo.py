@@ -53,7 +53,9 @@ def log_example_runs(client: Client, experiment: str = "quickstart") -> list[str
                 run.log_metrics({"loss": loss, "accuracy": acc}, step=step)
             with tempfile.TemporaryDirectory() as tmp:
                 summary = Path(tmp) / "summary.json"
-                summary.write_text(json.dumps({"lr": lr, "final_loss": history[-1][0], "final_accuracy": history[-1][1]}))
+                summary.write_text(
+                    json.dumps({"lr": lr, "final_loss": history[-1][0], "final_accuracy": history[-1][1]})
+                )
                 run.log_artifact(summary)
             ids.append(run.id)
     return ids

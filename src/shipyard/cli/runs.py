@@ -17,7 +17,8 @@ app = typer.Typer(help="Runs: list, inspect and compare.", no_args_is_help=True)
 @command
 def list_runs(
     experiment: Annotated[
-        list[str] | None, typer.Option("--experiment", "-e", help="Experiment name or id (repeatable). Default: all.")
+        list[str] | None,
+        typer.Option("--experiment", "-e", help="Experiment name or id (repeatable). Default: all."),
     ] = None,
     filter: Annotated[
         str | None, typer.Option("--filter", "-f", help='e.g. metrics.auc > 0.9 and params.model = "rf"')
@@ -90,7 +91,10 @@ def show_run(
     )
     for title, rows in (
         ("Params", sorted(run.params.items())),
-        ("Metrics (latest)", sorted((k, f"{fmt_value(m.value)}  (step {m.step})") for k, m in run.metrics.items())),
+        (
+            "Metrics (latest)",
+            sorted((k, f"{fmt_value(m.value)}  (step {m.step})") for k, m in run.metrics.items()),
+        ),
         ("Tags", sorted(run.tags.items())),
         ("Artifacts", [(a.path, f"{a.size:,} B  sha256:{a.digest[:12]}") for a in artifacts]),
     ):

@@ -47,7 +47,8 @@ def server(
         str | None, typer.Option("--metadata-uri", envvar="SHIPYARD_METADATA_URI", help="Database URL.")
     ] = None,
     artifact_uri: Annotated[
-        str | None, typer.Option("--artifact-uri", envvar="SHIPYARD_ARTIFACT_URI", help="Folder or s3://bucket/prefix.")
+        str | None,
+        typer.Option("--artifact-uri", envvar="SHIPYARD_ARTIFACT_URI", help="Folder or s3://bucket/prefix."),
     ] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes.")] = 1,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request.")] = False,

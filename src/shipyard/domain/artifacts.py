@@ -35,16 +35,12 @@ def check_artifact_path(path: object, field_name: str = "path") -> str:
     if len(path) > MAX_PATH_LENGTH:
         raise InvalidArgument(f"artifact path longer than {MAX_PATH_LENGTH} characters", field=field_name)
     if "\x00" in path or "\\" in path or any(ord(c) < 32 for c in path):
-        raise InvalidArgument(
-            f"artifact path {path!r} contains a control character or a backslash", field=field_name
-        )
+        raise InvalidArgument(f"artifact path {path!r} contains a control character or a backslash", field=field_name)
     if path.startswith("/") or _DRIVE_RE.match(path):
         raise InvalidArgument(f"artifact path {path!r} must be relative", field=field_name)
     parts = path.split("/")
     if any(p in ("", ".", "..") for p in parts):
-        raise InvalidArgument(
-            f"artifact path {path!r} must not contain '..', '.' or empty segments", field=field_name
-        )
+        raise InvalidArgument(f"artifact path {path!r} must not contain '..', '.' or empty segments", field=field_name)
     return path
 
 

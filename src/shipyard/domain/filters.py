@@ -13,8 +13,8 @@ Grammar (keywords are case-insensitive)::
     literal    := number | 'string' | "string"
 
 Example:
-    >>> parse_filter('metrics.auc > 0.9 and params.model = "rf"')
-    And(items=(Cmp(entity='metric', key='auc', op='>', value=0.9), Cmp(entity='param', key='model', op='=', value='rf')))
+    >>> parse_filter('metrics.auc > 0.9')
+    Cmp(entity='metric', key='auc', op='>', value=0.9)
 """
 
 from __future__ import annotations
@@ -49,7 +49,14 @@ ATTRIBUTES: dict[str, str] = {
     "end_time": "num",
 }
 _ATTR_ALIASES = {"run_name": "name", "id": "run_id"}
-_ENTITIES = {"metrics": "metric", "metric": "metric", "params": "param", "param": "param", "tags": "tag", "tag": "tag"}
+_ENTITIES = {
+    "metrics": "metric",
+    "metric": "metric",
+    "params": "param",
+    "param": "param",
+    "tags": "tag",
+    "tag": "tag",
+}
 _OPS = ("<=", ">=", "!=", "=", "<", ">")
 _WORD_OPS = ("like", "ilike")
 
@@ -152,6 +159,8 @@ class _Parser:
         return tok is not None and tok.kind == "word" and tok.text.lower() in words
 
     def expect_punct(self, p: str) -> None:
+        if self.peek() is None:
+            raise self.error(f"expected {p!r}")
         tok = self.take()
         if tok.kind != "punct" or tok.text != p:
             raise self.error(f"expected {p!r}, found {tok.text!r}", tok)
@@ -216,7 +225,7 @@ class _Parser:
         tok = self.take()
         if tok.kind == "num":
             if kind == "str":
-                raise self.error(f"{ident} holds strings; quote the value: {ident} = \"{tok.text}\"", tok)
+                raise self.error(f'{ident} holds strings; quote the value: {ident} = "{tok.text}"', tok)
             return float(tok.text)
         if tok.kind == "str":
             if kind == "num":

@@ -38,7 +38,9 @@ def decode_page_token(token: str | None, query_key: str) -> int:
         offset = data["o"]
         key = data["q"]
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise InvalidArgument("malformed page token; pass back the next_page_token you were given", field="page_token") from None
+        raise InvalidArgument(
+            "malformed page token; pass back the next_page_token you were given", field="page_token"
+        ) from None
     if not isinstance(offset, int) or offset < 0 or key != query_key:
         raise InvalidArgument("page token belongs to a different query", field="page_token")
     return offset

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -79,9 +78,7 @@ def check_key(key: object, field_name: str) -> str:
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidArgument(f"key longer than {MAX_KEY_LENGTH} characters", field=field_name)
     if not _KEY_RE.match(key) or ".." in key.split("/") or key.startswith("/"):
-        raise InvalidArgument(
-            f"invalid key {key!r}: use letters, digits, '_', '-', '.', ' ' and '/'", field=field_name
-        )
+        raise InvalidArgument(f"invalid key {key!r}: use letters, digits, '_', '-', '.', ' ' and '/'", field=field_name)
     return key
 
 
@@ -130,13 +127,15 @@ def check_metric(key: object, value: object, step: object, timestamp: object, fi
     check_key(key, f"{field_name}.key")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidArgument(
-            f"a metric value must be a number (NaN and ±inf allowed), not {value!r}", field=f"{field_name}.value"
+            f"a metric value must be a number (NaN and ±inf allowed), not {value!r}",
+            field=f"{field_name}.value",
         )
     if isinstance(step, bool) or not isinstance(step, int) or not (-_STEP_MAX <= step <= _STEP_MAX):
         raise InvalidArgument("step must be an integer within int64", field=f"{field_name}.step")
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not (0 <= timestamp < _TS_MAX):
         raise InvalidArgument(
-            "timestamp must be milliseconds since the epoch (a non-negative integer)", field=f"{field_name}.timestamp"
+            "timestamp must be milliseconds since the epoch (a non-negative integer)",
+            field=f"{field_name}.timestamp",
         )
     return Metric(str(key), float(value), step, timestamp)
 

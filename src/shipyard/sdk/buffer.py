@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Sequence
 
 from shipyard.domain.tracking import Metric
-from shipyard.errors import ShipyardError, Unavailable
+from shipyard.errors import FlushError, Unavailable
 
 __all__ = ["FlushError", "MetricBuffer"]
 
@@ -23,12 +23,6 @@ log = logging.getLogger("shipyard.sdk")
 
 _SEND_CHUNK = 20_000
 _RETRIABLE = (Unavailable, OSError)
-
-
-class FlushError(ShipyardError):
-    """Metric points could not be delivered to the hub; they are still held in memory."""
-
-    code = "FLUSH_FAILED"
 
 
 class MetricBuffer:

@@ -9,7 +9,16 @@ from pathlib import Path
 from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry, check_artifact_path
 from shipyard.domain.pagination import Page
-from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus, check_metric, now_ms
+from shipyard.domain.tracking import (
+    Experiment,
+    Metric,
+    MetricBatch,
+    MetricHistory,
+    Run,
+    RunStatus,
+    check_metric,
+    now_ms,
+)
 from shipyard.errors import InvalidArgument
 from shipyard.sdk.backend import Backend
 
@@ -60,7 +69,9 @@ class Client:
         self.backend.close()
 
     # experiments -------------------------------------------------------------------------------
-    def create_experiment(self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None) -> Experiment:
+    def create_experiment(
+        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> Experiment:
         return self.backend.create_experiment(name, description, tags or {})
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -170,7 +181,9 @@ class Client:
         check_artifact_path(dest, "artifact_path")
         return self.backend.upload_artifact(run_id, dest, src)
 
-    def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> list[ArtifactEntry]:
+    def log_artifacts(
+        self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
+    ) -> list[ArtifactEntry]:
         """Upload a folder recursively. Symlinks are refused before anything is uploaded."""
         root = Path(local_dir)
         if not root.is_dir() or root.is_symlink():

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.errors import IntegrityError
+from shipyard.stores.artifacts import HashPipe, write_all
 
 __all__ = ["write_verified"]
 
@@ -18,14 +18,15 @@ def write_verified(dest: Path, chunks: Iterable[bytes], entry: ArtifactEntry) ->
     to ``entry.digest``; a corrupt download leaves nothing behind."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.part-{os.getpid()}")
-    h = hashlib.sha256()
+    h = HashPipe()  # hashing overlaps the writes
     try:
         with open(tmp, "wb", buffering=0) as out:
             for chunk in chunks:
                 h.update(chunk)
-                out.write(chunk)
-        if h.hexdigest() != entry.digest:
-            raise IntegrityError(f"artifact {entry.path!r} arrived corrupt: sha256 {h.hexdigest()} != {entry.digest}")
+                write_all(out, chunk)
+        digest = h.hexdigest()
+        if digest != entry.digest:
+            raise IntegrityError(f"artifact {entry.path!r} arrived corrupt: sha256 {digest} != {entry.digest}")
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -18,7 +18,17 @@ from shipyard.errors import InvalidArgument
 from shipyard.sdk.buffer import MetricBuffer, flush_all_at_exit
 from shipyard.sdk.client import Client, default_client
 
-__all__ = ["ActiveRun", "active_run", "end_run", "log_metric", "log_metrics", "log_param", "log_params", "set_tag", "start_run"]
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "end_run",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "set_tag",
+    "start_run",
+]
 
 _ACTIVE: contextvars.ContextVar[tuple[ActiveRun, ...]] = contextvars.ContextVar("shipyard_active_runs", default=())
 atexit.register(flush_all_at_exit)
@@ -130,7 +140,8 @@ def start_run(
         experiment: experiment name (created if missing) or id.
         name: run name (default: generated).
         tags: initial tags.
-        parent: parent run (id or ActiveRun); default: the run active in this context, if any.
+        parent: parent run (id or ActiveRun); default: the run active in this context, if any
+            and if it is tracked by the same backend as ``client``.
         client: the client to log through (default: from ``SHIPYARD_TRACKING_URI``).
 
     Example:
@@ -140,8 +151,8 @@ def start_run(
         ...         run.log_metric("loss", 1 / (epoch + 1), step=epoch)
     """
     current = _ACTIVE.get()
-    if parent is None and current:
-        parent = current[-1]
+    if parent is None and current and (client is None or current[-1].client.backend.uri == client.backend.uri):
+        parent = current[-1]  # nest under the active run, if it lives where this run will
     parent_id = parent.id if isinstance(parent, ActiveRun) else parent
     cl = client or (parent.client if isinstance(parent, ActiveRun) else default_client())
     run = cl.create_run(experiment, name=name, parent_run_id=parent_id, tags=tags, description=description)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -15,7 +14,7 @@ from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.pagination import Page
 from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
-from shipyard.errors import AlreadyExists, ShipyardError, Unavailable, error_class_for_code
+from shipyard.errors import AlreadyExists, Unavailable
 from shipyard.schemas import (
     API_PREFIX,
     artifact_from_wire,
@@ -24,7 +23,7 @@ from shipyard.schemas import (
     metric_columns_to_wire,
     run_from_wire,
 )
-from shipyard.sdk.files import write_verified
+from shipyard.sdk.transfer import BulkTransfer, raise_for_status
 from shipyard.stores.artifacts import CHUNK_SIZE
 
 __all__ = ["RemoteBackend"]
@@ -33,19 +32,7 @@ _UPLOAD_CHUNK = 4 * CHUNK_SIZE
 
 
 def _raise_for(resp: httpx.Response) -> None:
-    if resp.status_code < 400:
-        return
-    try:
-        err = resp.json()["error"]
-        cls = error_class_for_code(err["code"])
-        message, field = err.get("message", ""), err.get("field")
-    except (ValueError, KeyError, TypeError):
-        cls, message, field = ShipyardError, f"hub answered {resp.status_code}: {resp.text[:200]}", None
-    if resp.status_code >= 500 and cls is ShipyardError:
-        cls = Unavailable
-    exc = cls.__new__(cls)
-    ShipyardError.__init__(exc, message, field=field)
-    raise exc
+    raise_for_status(resp.status_code, resp.content)
 
 
 class RemoteBackend:
@@ -56,11 +43,11 @@ class RemoteBackend:
     def __init__(self, settings: Settings, *, timeout: float = 60.0) -> None:
         uri = (settings.tracking_uri or "").rstrip("/")
         self.uri = uri
+        headers = {"x-shipyard-user": settings.user, "user-agent": "shipyard-sdk"}
         self._http = httpx.Client(
-            base_url=uri + API_PREFIX,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            headers={"x-shipyard-user": settings.user, "user-agent": "shipyard-sdk"},
+            base_url=uri + API_PREFIX, timeout=httpx.Timeout(timeout, connect=10.0), headers=headers
         )
+        self._bulk = BulkTransfer(uri + API_PREFIX, headers, timeout)
 
     # transport ---------------------------------------------------------------------------------
     def _request(self, method: str, url: str, *, json: Any = None, **kw: Any) -> httpx.Response:
@@ -131,7 +118,12 @@ class RemoteBackend:
         name: str | None = None,
         description: str | None = None,
     ) -> Run:
-        body = {"status": status.value if status else None, "end_time": end_time, "name": name, "description": description}
+        body = {
+            "status": status.value if status else None,
+            "end_time": end_time,
+            "name": name,
+            "description": description,
+        }
         body = {k: v for k, v in body.items() if v is not None}
         return run_from_wire(self._json("PATCH", f"/runs/{quote(run_id, safe='')}", json=body))
 
@@ -171,23 +163,16 @@ class RemoteBackend:
         return Page([run_from_wire(r) for r in data["runs"]], data["next_page_token"])
 
     def metric_history(self, run_id: str, key: str) -> MetricHistory:
-        return history_from_wire(self._json("GET", f"/runs/{quote(run_id, safe='')}/metric-history", params={"key": key}))
+        return history_from_wire(
+            self._json("GET", f"/runs/{quote(run_id, safe='')}/metric-history", params={"key": key})
+        )
 
     # artifacts ---------------------------------------------------------------------------------
     def _artifact_url(self, run_id: str, path: str) -> str:
         return f"/runs/{quote(run_id, safe='')}/artifacts/{quote(path, safe='/')}"
 
     def upload_artifact(self, run_id: str, path: str, source: Path) -> ArtifactEntry:
-        size = os.path.getsize(source)
-
-        def body() -> Iterator[bytes]:
-            with open(source, "rb", buffering=0) as fh:
-                while chunk := fh.read(_UPLOAD_CHUNK):
-                    yield chunk
-
-        headers = {"content-type": "application/octet-stream", "content-length": str(size)}
-        resp = self._request("PUT", self._artifact_url(run_id, path), content=body(), headers=headers)
-        return artifact_from_wire(orjson.loads(resp.content))
+        return artifact_from_wire(self._bulk.upload(self._artifact_url(run_id, path), source))
 
     def list_artifacts(self, run_id: str, prefix: str | None) -> list[ArtifactEntry]:
         params = {"prefix": prefix} if prefix else None
@@ -195,15 +180,7 @@ class RemoteBackend:
         return [artifact_from_wire(a) for a in data["artifacts"]]
 
     def download_artifact(self, run_id: str, path: str, dest: Path) -> ArtifactEntry:
-        try:
-            with self._http.stream("GET", self._artifact_url(run_id, path)) as resp:
-                if resp.status_code >= 400:
-                    resp.read()
-                    _raise_for(resp)
-                entry = ArtifactEntry(path, resp.headers["x-shipyard-digest"], int(resp.headers["content-length"]))
-                return write_verified(dest, resp.iter_raw(_UPLOAD_CHUNK), entry)
-        except httpx.TransportError as exc:
-            raise Unavailable(f"download of {path!r} from {self.uri} failed: {exc}") from exc
+        return self._bulk.download(self._artifact_url(run_id, path), dest, path)
 
     def close(self) -> None:
         self._http.close()

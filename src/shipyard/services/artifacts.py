@@ -8,7 +8,7 @@ from shipyard.domain.artifacts import ArtifactEntry, check_artifact_path
 from shipyard.domain.principals import AuditEvent, Principal
 from shipyard.domain.tracking import now_ms
 from shipyard.errors import Conflict
-from shipyard.stores.artifacts import BlobStore, BlobWriter
+from shipyard.stores.artifacts import CHUNK_SIZE, BlobStore, BlobWriter
 from shipyard.stores.metadata import MetadataStore
 
 __all__ = ["ArtifactService", "PendingUpload"]
@@ -49,7 +49,10 @@ class ArtifactService:
         with self.store.transaction(write=False) as tx:
             status = tx.run_status(run_id)
         if status.is_terminal:
-            raise Conflict(f"run {run_id} is {status.value}; artifacts can only be logged to a RUNNING run", field="run_id")
+            raise Conflict(
+                f"run {run_id} is {status.value}; artifacts can only be logged to a RUNNING run",
+                field="run_id",
+            )
 
     def begin_upload(self, who: Principal, run_id: str, path: str) -> PendingUpload:
         """Start an upload to ``path`` of a RUNNING run; feed it with ``write`` and ``commit`` it."""
@@ -86,7 +89,10 @@ class ArtifactService:
         with self.store.transaction(write=False) as tx:
             return tx.get_artifact(run_id, path)
 
-    def read(self, who: Principal, run_id: str, path: str) -> tuple[ArtifactEntry, Iterator[bytes]]:
-        """The entry and its bytes; the iterator raises IntegrityError at the end if they are corrupt."""
+    def read(
+        self, who: Principal, run_id: str, path: str, *, verify: bool = True, chunk_size: int = CHUNK_SIZE
+    ) -> tuple[ArtifactEntry, Iterator[bytes]]:
+        """The entry and its bytes; with ``verify`` the iterator raises IntegrityError at the end if
+        they are corrupt. ``verify=False`` is for consumers that check ``entry.digest`` themselves."""
         entry = self.stat(who, run_id, path)
-        return entry, self.blobs.read_chunks(entry.digest)
+        return entry, self.blobs.read_chunks(entry.digest, chunk_size, verify=verify)

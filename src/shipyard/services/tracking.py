@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from shipyard.domain.filters import parse_filter, parse_order_by
 from shipyard.domain.pagination import Page, decode_page_token, encode_page_token
@@ -36,7 +37,7 @@ _INT64 = 2**63 - 1
 _TS_MAX = 2**53
 
 
-def _bad_index(column: list[object], ok: Callable[[object], bool]) -> int | None:
+def _bad_index(column: Sequence[object], ok: Callable[[Any], bool]) -> int | None:
     for i, v in enumerate(column):
         if not ok(v):
             return i
@@ -53,12 +54,13 @@ def _check_batch(batch: MetricBatch) -> None:
     n = len(batch.keys)
     if not len(batch.values) == len(batch.steps) == len(batch.timestamps) == n:
         raise InvalidArgument("metric columns have different lengths", field="metrics")
+    if not all(k.__class__ is str for k in batch.keys):
+        i = _bad_index(batch.keys, lambda k: k.__class__ is str)
+        raise InvalidArgument("a key must be a non-empty string", field=f"metrics[{i}].key")
     for key in set(batch.keys):
-        if key.__class__ is not str:
-            raise InvalidArgument("a key must be a non-empty string", field=f"metrics[{batch.keys.index(key)}].key")
         check_key(key, f"metrics[{batch.keys.index(key)}].key")
     if not all(v.__class__ is float for v in batch.values):
-        i = _bad_index(batch.values, _is_number)  # type: ignore[arg-type]
+        i = _bad_index(batch.values, _is_number)
         if i is not None:
             raise InvalidArgument(
                 f"a metric value must be a number (NaN and ±inf allowed), not {batch.values[i]!r}",
@@ -67,12 +69,13 @@ def _check_batch(batch: MetricBatch) -> None:
     if n:
         steps, stamps = batch.steps, batch.timestamps
         if not all(s.__class__ is int for s in steps) or min(steps) < -_INT64 or max(steps) > _INT64:
-            i = _bad_index(steps, lambda s: s.__class__ is int and -_INT64 <= s <= _INT64)  # type: ignore[operator]
+            i = _bad_index(steps, lambda s: s.__class__ is int and -_INT64 <= s <= _INT64)
             raise InvalidArgument("step must be an integer within int64", field=f"metrics[{i}].step")
         if not all(t.__class__ is int for t in stamps) or min(stamps) < 0 or max(stamps) >= _TS_MAX:
-            i = _bad_index(stamps, lambda t: t.__class__ is int and 0 <= t < _TS_MAX)  # type: ignore[operator]
+            i = _bad_index(stamps, lambda t: t.__class__ is int and 0 <= t < _TS_MAX)
             raise InvalidArgument(
-                "timestamp must be milliseconds since the epoch (a non-negative integer)", field=f"metrics[{i}].timestamp"
+                "timestamp must be milliseconds since the epoch (a non-negative integer)",
+                field=f"metrics[{i}].timestamp",
             )
 
 
@@ -265,13 +268,17 @@ class TrackingService:
         page_token: str | None = None,
     ) -> Page[Run]:
         """Runs matching ``filter`` (see :mod:`shipyard.domain.filters`), best first by ``order_by``."""
-        if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= MAX_SEARCH_RESULTS:
+        if (
+            isinstance(max_results, bool)
+            or not isinstance(max_results, int)
+            or not 1 <= max_results <= MAX_SEARCH_RESULTS
+        ):
             raise InvalidArgument(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}", field="max_results")
         expr = parse_filter(filter)
         ordering = parse_order_by(list(order_by))
-        query_key = hashlib.sha256(
-            repr((sorted(experiment_ids), filter or "", list(order_by))).encode()
-        ).hexdigest()[:16]
+        query_key = hashlib.sha256(repr((sorted(experiment_ids), filter or "", list(order_by))).encode()).hexdigest()[
+            :16
+        ]
         offset = decode_page_token(page_token, query_key)
         with self.store.transaction(write=False) as tx:
             for exp_id in experiment_ids:
@@ -280,7 +287,8 @@ class TrackingService:
         token = encode_page_token(offset + len(runs), query_key) if more else None
         return Page(runs, token)
 
-    def audit_trail(self, who: Principal, target_type: str | None = None, target_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
+    def audit_trail(
+        self, who: Principal, target_type: str | None = None, target_id: str | None = None, limit: int = 100
+    ) -> list[AuditEvent]:
         with self.store.transaction(write=False) as tx:
             return tx.audit_events(target_type, target_id, limit)
-

@@ -16,10 +16,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from shipyard.errors import IntegrityError
+from shipyard.errors import IntegrityError, InvalidArgument
 from shipyard.uri import SchemeRegistry
 
-__all__ = ["CHUNK_SIZE", "ArtifactStore", "BlobStore", "artifact_store_registry", "open_artifact_store"]
+__all__ = [
+    "CHUNK_SIZE",
+    "ArtifactStore",
+    "BlobStore",
+    "BlobWriter",
+    "HashPipe",
+    "artifact_store_registry",
+    "check_storage_key",
+    "open_artifact_store",
+    "write_all",
+]
 
 CHUNK_SIZE = 1 << 20  # 1 MiB: large enough that hashing and I/O release the GIL for long
 
@@ -47,6 +57,13 @@ class ArtifactStore(Protocol):
         ...
 
 
+def check_storage_key(key: str) -> str:
+    """Adapters accept only the keys Shipyard makes: relative, '/'-separated, no '.' or '..' parts."""
+    if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in key.split("/")):
+        raise InvalidArgument(f"invalid storage key {key!r}", field="key")
+    return key
+
+
 artifact_store_registry = SchemeRegistry(
     "artifact store",
     "shipyard.artifact_stores",
@@ -61,42 +78,75 @@ def open_artifact_store(uri: str, *, s3_endpoint_url: str | None = None) -> Arti
     return store
 
 
-class BlobWriter:
-    """An upload in progress: chunks go to a staging file while being hashed (on a second thread,
-    so that sha256 and the write, which both release the GIL, overlap). :meth:`commit` stores the
-    blob under its digest; :meth:`abort` discards it."""
+def _verified(chunks: Iterator[bytes], digest: str) -> Iterator[bytes]:
+    h = HashPipe()
+    for chunk in chunks:
+        h.update(chunk)
+        yield chunk
+    if h.hexdigest() != digest:
+        raise IntegrityError(f"blob {digest} is corrupt: its content hashes to {h.hexdigest()}")
 
-    def __init__(self, store: ArtifactStore, pool: ThreadPoolExecutor) -> None:
-        self.store = store
-        self.pool = pool
-        self.hash = hashlib.sha256()
-        self.size = 0
+
+class HashPipe:
+    """sha256 of a stream, computed on a worker thread while the caller does I/O with the same
+    chunks (hashlib and file writes both release the GIL, so on two cores they overlap). At most
+    one chunk is in flight, so memory stays bounded and order is kept."""
+
+    _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shipyard-hash")
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
         self._pending: Future[None] | None = None
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        if self._pending is not None:
+            self._pending.result()
+        self._pending = self._pool.submit(self._hash.update, chunk)
+        self.size += len(chunk)
+
+    def hexdigest(self) -> str:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+        return self._hash.hexdigest()
+
+
+def write_all(fh: BinaryIO, chunk: bytes) -> None:
+    """Write every byte of ``chunk`` to an unbuffered file."""
+    view = memoryview(chunk)
+    while view:
+        written = fh.write(view)
+        view = view[written or 0 :]
+
+
+class BlobWriter:
+    """An upload in progress: chunks go to a staging file while being hashed (see
+    :class:`HashPipe`). :meth:`commit` stores the blob under its digest; :meth:`abort` discards it."""
+
+    def __init__(self, store: ArtifactStore) -> None:
+        self.store = store
+        self.hash = HashPipe()
         staging = store.staging_dir()
         staging.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="upload-", dir=staging)
         self.path = Path(name)
         self.fh = os.fdopen(fd, "wb", buffering=0)
 
+    @property
+    def size(self) -> int:
+        return self.hash.size
+
     def write(self, chunk: bytes) -> None:
-        if not chunk:
-            return
-        if self._pending is not None:
-            self._pending.result()
-        self._pending = self.pool.submit(self.hash.update, chunk)
-        view = memoryview(chunk)
-        while view:
-            written = self.fh.write(view)
-            view = view[written or 0 :]
-        self.size += len(chunk)
+        if chunk:
+            self.hash.update(chunk)
+            write_all(self.fh, chunk)
 
     def commit(self) -> tuple[str, int]:
         """Finish: returns ``(sha256, size)``; identical content already stored is not stored again."""
         try:
-            if self._pending is not None:
-                self._pending.result()
-            self.fh.close()
             digest = self.hash.hexdigest()
+            self.fh.close()
             key = BlobStore.key_for(digest)
             if self.store.exists(key):
                 self.path.unlink()
@@ -118,7 +168,6 @@ class BlobStore:
 
     def __init__(self, store: ArtifactStore) -> None:
         self.store = store
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shipyard-hash")
 
     @staticmethod
     def key_for(digest: str) -> str:
@@ -126,7 +175,7 @@ class BlobStore:
 
     def open_writer(self) -> BlobWriter:
         """Start a streamed upload."""
-        return BlobWriter(self.store, self._pool)
+        return BlobWriter(self.store)
 
     def put_chunks(self, chunks: Iterable[bytes]) -> tuple[str, int]:
         """Stream ``chunks`` into the store; returns ``(sha256, size)``. Memory stays at one chunk."""
@@ -144,15 +193,14 @@ class BlobStore:
         with open(path, "rb", buffering=0) as fh:
             return self.put_chunks(iter(lambda: fh.read(CHUNK_SIZE), b""))
 
-    def read_chunks(self, digest: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        """The blob's bytes; raises :class:`IntegrityError` after the last chunk if they do not hash
-        to ``digest``. Consumers must treat the data as bad until the iterator is exhausted."""
-        h = hashlib.sha256()
-        for chunk in self.store.read_chunks(self.key_for(digest), chunk_size):
-            h.update(chunk)
-            yield chunk
-        if h.hexdigest() != digest:
-            raise IntegrityError(f"blob {digest} is corrupt: its content hashes to {h.hexdigest()}")
+    def read_chunks(self, digest: str, chunk_size: int = CHUNK_SIZE, *, verify: bool = True) -> Iterator[bytes]:
+        """The blob's bytes. A missing blob raises :class:`NotFound` now (before any byte is
+        streamed); with ``verify``, bytes that do not hash to ``digest`` raise
+        :class:`IntegrityError` after the last chunk, so consumers must treat the data as bad until
+        the iterator is exhausted. Pass ``verify=False`` only when the consumer verifies the digest
+        itself (verification happens once, at the consumer)."""
+        chunks = self.store.read_chunks(self.key_for(digest), chunk_size)
+        return _verified(chunks, digest) if verify else chunks
 
     def exists(self, digest: str) -> bool:
         return self.store.exists(self.key_for(digest))

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from shipyard.errors import InvalidArgument, NotFound
-from shipyard.stores.artifacts import CHUNK_SIZE
+from shipyard.errors import NotFound
+from shipyard.stores.artifacts import CHUNK_SIZE, check_storage_key
 
 __all__ = ["LocalArtifactStore"]
 
@@ -29,10 +29,7 @@ class LocalArtifactStore:
         return cls(Path(uri))
 
     def _path(self, key: str) -> Path:
-        parts = key.split("/")
-        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
-            raise InvalidArgument(f"invalid storage key {key!r}", field="key")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*check_storage_key(key).split("/"))
 
     def staging_dir(self) -> Path:
         return self.root / ".staging"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from shipyard.api.deps import FastJSON, principal, services
+from shipyard.api.deps import FastJSON, in_db_thread, principal, services
 from shipyard.domain.principals import Principal
 from shipyard.schemas import ArtifactOut, artifact_to_wire
 from shipyard.services import Services
@@ -17,6 +18,7 @@ from shipyard.stores.artifacts import CHUNK_SIZE
 router = APIRouter(prefix="/runs/{run_id}/artifacts", tags=["artifacts"])
 
 DIGEST_HEADER = "x-shipyard-digest"
+VERIFY_HEADER = "x-shipyard-verify"
 _COALESCE = 4 * CHUNK_SIZE  # hand the writer thread large pieces: fewer thread hops per byte
 
 
@@ -26,24 +28,34 @@ _COALESCE = 4 * CHUNK_SIZE  # hand the writer thread large pieces: fewer thread 
     response_model=ArtifactOut,
     response_class=FastJSON,
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
     },
 )
 async def upload_artifact(
-    run_id: str, path: str, request: Request, svc: Services = Depends(services), who: Principal = Depends(principal)
+    run_id: str,
+    path: str,
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
 ) -> FastJSON:
     """Stream the body into the run's artifact tree at ``path``. The body never sits in memory
     whole: it is hashed and written as it arrives."""
     pending = await run_in_threadpool(svc.artifacts.begin_upload, who, run_id, path)
     try:
-        buf = bytearray()
+        parts: list[bytes] = []
+        size = 0
         async for chunk in request.stream():
-            buf += chunk
-            if len(buf) >= _COALESCE:
-                await run_in_threadpool(pending.write, bytes(buf))
-                buf.clear()
-        if buf:
-            await run_in_threadpool(pending.write, bytes(buf))
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= _COALESCE:
+                await in_db_thread(partial(pending.write, b"".join(parts)))
+                parts.clear()
+                size = 0
+        if parts:
+            await in_db_thread(partial(pending.write, b"".join(parts)))
     except BaseException:
         await run_in_threadpool(pending.abort)
         raise
@@ -65,11 +77,23 @@ async def list_artifacts(
 
 @router.get("/{path:path}", response_class=StreamingResponse)
 async def download_artifact(
-    run_id: str, path: str, svc: Services = Depends(services), who: Principal = Depends(principal)
+    run_id: str,
+    path: str,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    verify: str | None = Header(
+        default=None,
+        alias=VERIFY_HEADER,
+        description="'client' when the client checks the digest header itself (the SDK does); "
+        "then the hub does not hash the bytes a second time.",
+    ),
 ) -> StreamingResponse:
-    """The file's bytes. The digest header lets the client verify what it received; the hub also
-    verifies while streaming and cuts the connection if the stored bytes are corrupt."""
-    entry, chunks = await run_in_threadpool(svc.artifacts.read, who, run_id, path)
+    """The file's bytes, with their sha256 in the digest header and the ETag. Unless the client
+    verifies (``x-shipyard-verify: client``), the hub verifies while streaming and cuts the
+    connection if the stored bytes are corrupt, so a corrupt file never arrives whole."""
+    entry, chunks = await run_in_threadpool(
+        lambda: svc.artifacts.read(who, run_id, path, verify=verify != "client", chunk_size=_COALESCE)
+    )
 
     def body() -> Iterator[bytes]:
         yield from chunks
@@ -78,6 +102,6 @@ async def download_artifact(
         DIGEST_HEADER: entry.digest,
         "content-length": str(entry.size),
         "etag": f'"{entry.digest}"',
-        "content-disposition": f"attachment; filename=\"{path.rsplit('/', 1)[-1]}\"",
+        "content-disposition": f'attachment; filename="{path.rsplit("/", 1)[-1]}"',
     }
     return StreamingResponse(body(), media_type="application/octet-stream", headers=headers)

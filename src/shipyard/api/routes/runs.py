@@ -89,7 +89,12 @@ async def update_run(
     """End a run (``status``), rename it or describe it."""
     run = await run_in_threadpool(
         lambda: svc.tracking.update_run(
-            who, run_id, status=body.status, end_time=body.end_time, name=body.name, description=body.description
+            who,
+            run_id,
+            status=body.status,
+            end_time=body.end_time,
+            name=body.name,
+            description=body.description,
         )
     )
     return FastJSON(run_to_wire(run))
@@ -133,7 +138,10 @@ async def _log_batch(run_id: str, request: Request, svc: Services, who: Principa
     elif points:
         extra = MetricBatch.of(points)
         metrics = MetricBatch(
-            batch.keys + extra.keys, batch.values + extra.values, batch.steps + extra.steps, batch.timestamps + extra.timestamps
+            batch.keys + extra.keys,
+            batch.values + extra.values,
+            batch.steps + extra.steps,
+            batch.timestamps + extra.timestamps,
         )
     else:
         metrics = batch

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from collections.abc import Callable
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -25,29 +27,22 @@ _ATTR_COLUMNS: dict[str, sa.Column[Any]] = {
 _KV_TABLES: dict[str, sa.Table] = {"metric": t.latest_metrics, "param": t.params, "tag": t.tags}
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "like": lambda col, v: col.like(v),
+    "ilike": lambda col, v: col.ilike(v),
+    "in": lambda col, v: col.in_(list(v)),
+    "not_in": lambda col, v: col.not_in(list(v)),
+}
+
+
 def _compare(col: sa.ColumnElement[Any], op: str, value: Any) -> sa.ColumnElement[bool]:
-    match op:
-        case "=":
-            return col == value
-        case "!=":
-            return col != value
-        case "<":
-            return col < value
-        case "<=":
-            return col <= value
-        case ">":
-            return col > value
-        case ">=":
-            return col >= value
-        case "like":
-            return col.like(value)
-        case "ilike":
-            return col.ilike(value)
-        case "in":
-            return col.in_(list(value))
-        case "not_in":
-            return col.not_in(list(value))
-    raise ValueError(f"unknown operator {op}")
+    return cast(sa.ColumnElement[bool], _OPERATORS[op](col, value))
 
 
 def _attribute_value(key: str, value: Any) -> Any:

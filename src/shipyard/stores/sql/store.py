@@ -26,10 +26,16 @@ from shipyard.domain.tracking import (
     now_ms,
 )
 from shipyard.errors import AlreadyExists, Conflict, NotFound, Unavailable
-from shipyard.stores.sql import schema as t
-from shipyard.stores.sql.engine import WalCheckpointer, create_engine, current_revision, head_revision, upgrade
-from shipyard.stores.sql.search import build_search
 from shipyard.stores.metadata import RunSearch
+from shipyard.stores.sql import schema as t
+from shipyard.stores.sql.engine import (
+    WalCheckpointer,
+    create_engine,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+from shipyard.stores.sql.search import build_search
 
 __all__ = ["SqlMetadataStore", "SqlTransaction"]
 
@@ -47,7 +53,11 @@ class SqlMetadataStore:
         self.url = url
         self.engine = create_engine(url, sqlite_synchronous=sqlite_synchronous)
         self._check_schema(auto_migrate)
-        is_file_db = self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:")
+        is_file_db = self.engine.dialect.name == "sqlite" and self.engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
         self._checkpointer = WalCheckpointer(self.engine) if is_file_db else None
 
     def _check_schema(self, auto_migrate: bool) -> None:
@@ -117,13 +127,12 @@ def _hot_statements(paramstyle: str) -> _HotSql:
         insert_metric=f'INSERT INTO metrics (run_id, key, step, "timestamp", value) VALUES ({ph(5)})',
         upsert_latest=(
             f'INSERT INTO latest_metrics (run_id, key, step, "timestamp", value) VALUES ({ph(5)}) '
-            'ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, "timestamp" = excluded."timestamp", '
+            "ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, "
+            '"timestamp" = excluded."timestamp", '
             "value = excluded.value WHERE excluded.step > latest_metrics.step OR "
             '(excluded.step = latest_metrics.step AND excluded."timestamp" >= latest_metrics."timestamp")'
         ),
-        insert_audit=(
-            f"INSERT INTO audit (at, principal, action, target_type, target_id, details) VALUES ({ph(6)})"
-        ),
+        insert_audit=(f"INSERT INTO audit (at, principal, action, target_type, target_id, details) VALUES ({ph(6)})"),
         run_status=f"SELECT status FROM runs WHERE id = {ph(1)} AND lifecycle = 'active'",
     )
 
@@ -208,8 +217,7 @@ class SqlTransaction:
         for tr in tag_rows:
             tags.setdefault(tr.experiment_id, {})[tr.key] = tr.value
         return [
-            Experiment(str(r.id), r.name, r.description, tags.get(r.id, {}), r.created_at, r.lifecycle)
-            for r in rows
+            Experiment(str(r.id), r.name, r.description, tags.get(r.id, {}), r.created_at, r.lifecycle) for r in rows
         ]
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -256,9 +264,7 @@ class SqlTransaction:
         return RunStatus(status)
 
     def get_run(self, run_id: str, *, with_data: bool = True) -> Run:
-        row = self.conn.execute(
-            sa.select(t.runs).where(t.runs.c.id == run_id, t.runs.c.lifecycle == "active")
-        ).first()
+        row = self.conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id, t.runs.c.lifecycle == "active")).first()
         if row is None:
             raise NotFound(f"no run with id {run_id!r}", field="run_id")
         return self._runs_from_rows([row], with_data)[0]
@@ -283,9 +289,7 @@ class SqlTransaction:
                     tags.setdefault(r.run_id, {})[r.key] = r.value
                 q = sa.select(t.latest_metrics).where(t.latest_metrics.c.run_id.in_(chunk))
                 for r in self.conn.execute(q):
-                    metrics.setdefault(r.run_id, {})[r.key] = Metric(
-                        r.key, _null_to_nan(r.value), r.step, r.timestamp
-                    )
+                    metrics.setdefault(r.run_id, {})[r.key] = Metric(r.key, _null_to_nan(r.value), r.step, r.timestamp)
         return [
             Run(
                 id=r.id,
@@ -386,7 +390,13 @@ class SqlTransaction:
         )
         self.conn.execute(
             stmt,
-            {"run_id": run_id, "path": entry.path, "digest": entry.digest, "size": entry.size, "created_at": entry.created_at},
+            {
+                "run_id": run_id,
+                "path": entry.path,
+                "digest": entry.digest,
+                "size": entry.size,
+                "created_at": entry.created_at,
+            },
         )
 
     def get_artifact(self, run_id: str, path: str) -> ArtifactEntry:
@@ -408,4 +418,3 @@ class SqlTransaction:
         if not rows:
             self.run_status(run_id)
         return [ArtifactEntry(r.path, r.digest, r.size, r.created_at) for r in rows]
-

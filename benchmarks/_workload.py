@@ -1,0 +1,112 @@
+"""The workload of ``benchmarks/tracking.py``, shared by both sides so they do the same work.
+
+Standard library only: it is imported by the Shipyard process and by the MLflow driver, which
+runs in MLflow's own virtual environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+SEED = 20_241_122
+MODELS = ("rf", "xgb", "lr", "mlp")
+TEAMS = ("search", "ads", "risk")
+SEARCH_FILTER = 'metrics.auc > 0.5 and params.model = "rf"'
+SEARCH_ORDER = ["metrics.auc DESC"]
+PAGE_SIZE = 1_000
+MLFLOW_BATCH = 1_000  # MLflow's limit of metrics per log_batch call
+SHIPYARD_BATCH = 10_000
+REPEATS = 3  # timed repetitions of the read figures (median reported)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each figure does."""
+
+    warmup: int
+    latency_calls: int
+    batch_points: int
+    search_runs: int
+    history_steps: int
+    artifact_mb: int
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+FULL = Sizes(warmup=100, latency_calls=2_000, batch_points=200_000, search_runs=5_000,
+             history_steps=100_000, artifact_mb=200)
+QUICK = Sizes(warmup=50, latency_calls=500, batch_points=50_000, search_runs=1_000,
+              history_steps=100_000, artifact_mb=50)
+
+
+def search_dataset(n: int) -> list[dict]:
+    """``n`` runs: a name, param ``model``, metrics ``auc`` and ``loss``, tag ``team``. Seeded."""
+    rng = random.Random(SEED)
+    return [
+        {
+            "name": f"run-{i:05d}",
+            "model": rng.choice(MODELS),
+            "auc": rng.random(),
+            "loss": rng.random(),
+            "team": rng.choice(TEAMS),
+        }
+        for i in range(n)
+    ]
+
+
+def batch_columns(total: int) -> tuple[list[str], list[float], list[int]]:
+    """``total`` points over 10 metric keys: keys, values, steps (parallel lists). Seeded."""
+    rng = random.Random(SEED)
+    keys = [f"m{i % 10}" for i in range(total)]
+    values = [rng.random() for _ in range(total)]
+    steps = [i // 10 for i in range(total)]
+    return keys, values, steps
+
+
+def history_values(steps: int) -> list[float]:
+    rng = random.Random(SEED)
+    return [rng.random() for _ in range(steps)]
+
+
+def latency_summary(samples_ns: list[int]) -> dict[str, float]:
+    """p50, p99 and mean of per-call latencies, in seconds."""
+    ordered = sorted(samples_ns)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {
+        "p50": statistics.median(ordered) / 1e9,
+        "p99": p99 / 1e9,
+        "mean": statistics.fmean(ordered) / 1e9,
+        "calls": len(ordered),
+    }
+
+
+def names_digest(names: list[str]) -> str:
+    """A short digest of an ordered list of run names (to compare result order across sides)."""
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
+
+
+def write_random_file(path: Path, mb: int) -> Path:
+    with open(path, "wb") as fh:
+        for _ in range(mb):
+            fh.write(os.urandom(1 << 20))
+    return path
+
+
+def plain_copy_seconds(src: Path, work: Path) -> float:
+    """Median of 3 ``shutil.copyfile`` of the artifact file: the floor for upload and download."""
+    times = []
+    for _ in range(REPEATS):
+        dest = work / "plain-copy.bin"
+        t0 = time.perf_counter()
+        shutil.copyfile(src, dest)
+        times.append(time.perf_counter() - t0)
+        dest.unlink()
+    return statistics.median(times)
