@@ -72,16 +72,24 @@ def search(client: MlflowClient, sizes: w.Sizes, cfg: dict) -> dict:
         names, token = [], None
         while True:
             page = client.search_runs(
-                [exp_id], filter_string=w.SEARCH_FILTER, order_by=w.SEARCH_ORDER,
-                max_results=w.PAGE_SIZE, page_token=token,
+                [exp_id],
+                filter_string=w.SEARCH_FILTER,
+                order_by=w.SEARCH_ORDER,
+                max_results=w.PAGE_SIZE,
+                page_token=token,
             )
             names.extend(r.info.run_name for r in page)
             token = page.token
             if not token:
                 break
         times.append(time.perf_counter() - t0)
-    return {"setup_seconds": setup, "seconds": statistics.median(times), "times": times,
-            "count": len(names), "order_digest": w.names_digest(names)}
+    return {
+        "setup_seconds": setup,
+        "seconds": statistics.median(times),
+        "times": times,
+        "count": len(names),
+        "order_digest": w.names_digest(names),
+    }
 
 
 def history(client: MlflowClient, sizes: w.Sizes, cfg: dict) -> dict:
@@ -105,15 +113,11 @@ def artifacts(client: MlflowClient, sizes: w.Sizes, cfg: dict) -> dict:
     src = Path(cfg["artifact_file"])
     dest = Path(cfg["download_dir"]) / "mlflow"
     dest.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    client.log_artifact(run_id, str(src))
-    upload = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    local = Path(client.download_artifacts(run_id, src.name, dst_path=str(dest)))
-    download = time.perf_counter() - t0
-    size_ok = local.stat().st_size == src.stat().st_size
-    local.unlink()
-    return {"upload_seconds": upload, "download_seconds": download, "size_ok": size_ok}
+    return w.artifact_rounds(
+        lambda folder: client.log_artifact(run_id, str(src), artifact_path=folder),
+        lambda folder: Path(client.download_artifacts(run_id, f"{folder}/{src.name}", dst_path=str(dest))),
+        src,
+    )
 
 
 FIGURES = {"latency": latency, "batch": batch, "search": search, "history": history, "artifacts": artifacts}

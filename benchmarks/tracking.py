@@ -86,11 +86,20 @@ def mlflow_server(python: Path, tmp: Path) -> Iterator[str]:
     """``mlflow server`` over SQLite with proxied artifacts, one worker, no access log."""
     port = free_port()
     cmd = [
-        str(python.parent / "mlflow"), "server",
-        "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
-        "--artifacts-destination", str(tmp / "mlartifacts"),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--uvicorn-opts", "--no-access-log",
+        str(python.parent / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{tmp}/mlflow.db",
+        "--artifacts-destination",
+        str(tmp / "mlartifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--uvicorn-opts",
+        "--no-access-log",
     ]
     log_path = tmp / "mlflow-server.log"
     with open(log_path, "wb") as log:
@@ -111,7 +120,11 @@ def run_driver(python: Path, figure: str, cfg: dict) -> dict:
     env = {**os.environ, "GIT_PYTHON_REFRESH": "quiet", "PYTHONUNBUFFERED": "1"}
     out = subprocess.run(
         [str(python), str(DRIVER), figure, json.dumps(cfg)],
-        stdout=subprocess.PIPE, text=True, check=True, cwd=cfg["work_dir"], env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        cwd=cfg["work_dir"],
+        env=env,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -150,7 +163,7 @@ def sy_batch(client: shipyard.Client, sizes: w.Sizes, cfg: dict) -> dict:
     cut = [slice(i, i + step) for i in range(0, n, step)]
     chunks = [MetricBatch(keys[c], values[c], steps[c], [ts] * len(keys[c])) for c in cut]
     run_id = client.create_run("bench-batch").id
-    client.log_batch(run_id, [Metric("warmup", 0.0, 0, ts)])
+    client.log_batch(run_id, [Metric("warmup", 0.0, step=0, timestamp=ts)])
     t0 = time.perf_counter()
     for chunk in chunks:
         client.log_batch(run_id, chunk)
@@ -163,8 +176,11 @@ def sy_batch(client: shipyard.Client, sizes: w.Sizes, cfg: dict) -> dict:
         run.flush()
         fluent = time.perf_counter() - t0
     return {
-        "points": n, "seconds": seconds, "points_per_s": n / seconds,
-        "fluent_seconds": fluent, "fluent_points_per_s": n / fluent,
+        "points": n,
+        "seconds": seconds,
+        "points_per_s": n / seconds,
+        "fluent_seconds": fluent,
+        "fluent_points_per_s": n / fluent,
     }
 
 
@@ -173,7 +189,7 @@ def sy_search(client: shipyard.Client, sizes: w.Sizes, cfg: dict) -> dict:
     ts = now_ms()
     t0 = time.perf_counter()
     for i, row in enumerate(w.search_dataset(sizes.search_runs)):
-        run_id = client.create_run(exp_id, name=row["name"]).id
+        run_id = client.create_run(experiment_id=exp_id, name=row["name"]).id
         metrics = MetricBatch(["auc", "loss"], [row["auc"], row["loss"]], [0, 0], [ts, ts])
         client.log_batch(run_id, metrics, params={"model": row["model"]}, tags={"team": row["team"]})
         if (i + 1) % 500 == 0:
@@ -185,16 +201,24 @@ def sy_search(client: shipyard.Client, sizes: w.Sizes, cfg: dict) -> dict:
         names, token = [], None
         while True:
             page = client.search_runs(
-                [exp_id], filter=w.SEARCH_FILTER, order_by=w.SEARCH_ORDER,
-                max_results=w.PAGE_SIZE, page_token=token,
+                experiment_ids=[exp_id],
+                filter=w.SEARCH_FILTER,
+                order_by=w.SEARCH_ORDER,
+                max_results=w.PAGE_SIZE,
+                page_token=token,
             )
             names.extend(r.name for r in page.items)
             token = page.next_page_token
             if not token:
                 break
         times.append(time.perf_counter() - t0)
-    return {"setup_seconds": setup, "seconds": statistics.median(times), "times": times,
-            "count": len(names), "order_digest": w.names_digest(names)}
+    return {
+        "setup_seconds": setup,
+        "seconds": statistics.median(times),
+        "times": times,
+        "count": len(names),
+        "order_digest": w.names_digest(names),
+    }
 
 
 def sy_history(client: shipyard.Client, sizes: w.Sizes, cfg: dict) -> dict:
@@ -203,8 +227,9 @@ def sy_history(client: shipyard.Client, sizes: w.Sizes, cfg: dict) -> dict:
     t0 = time.perf_counter()
     for i in range(0, len(values), step):
         part = values[i : i + step]
-        client.log_batch(run_id, MetricBatch(["loss"] * len(part), part, list(range(i, i + len(part))),
-                                             [ts] * len(part)))
+        client.log_batch(
+            run_id, MetricBatch(["loss"] * len(part), part, list(range(i, i + len(part))), [ts] * len(part))
+        )
     setup = time.perf_counter() - t0
     times, count = [], 0
     for _ in range(w.REPEATS):
@@ -219,19 +244,20 @@ def sy_artifacts(client: shipyard.Client, sizes: w.Sizes, cfg: dict) -> dict:
     src = Path(cfg["artifact_file"])
     dest = Path(cfg["download_dir"]) / "shipyard"
     dest.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    client.log_artifact(run_id, src)
-    upload = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    local = client.download_artifact(run_id, src.name, dest)
-    download = time.perf_counter() - t0
-    size_ok = local.stat().st_size == src.stat().st_size
-    local.unlink()
-    return {"upload_seconds": upload, "download_seconds": download, "size_ok": size_ok}
+    return w.artifact_rounds(
+        lambda folder: client.log_artifact(run_id, src, f"{folder}/{src.name}"),
+        lambda folder: client.download_artifact(run_id, f"{folder}/{src.name}", dest),
+        src,
+    )
 
 
-SHIPYARD = {"latency": sy_latency, "batch": sy_batch, "search": sy_search, "history": sy_history,
-            "artifacts": sy_artifacts}
+SHIPYARD = {
+    "latency": sy_latency,
+    "batch": sy_batch,
+    "search": sy_search,
+    "history": sy_history,
+    "artifacts": sy_artifacts,
+}
 
 
 # The table ---------------------------------------------------------------------------------------
@@ -268,8 +294,12 @@ def batch_rows(r: dict) -> list[Row]:
     sy, ml = r["shipyard"], r["mlflow"]
     rate = sy["points_per_s"] / ml["points_per_s"]
     return [
-        (f"2. log_batch, {sy['points']:,} pts", fmt_rate(sy["points_per_s"]), fmt_rate(ml["points_per_s"]),
-         better(rate)),
+        (
+            f"2. log_batch, {sy['points']:,} pts",
+            fmt_rate(sy["points_per_s"]),
+            fmt_rate(ml["points_per_s"]),
+            better(rate),
+        ),
         ("2. fluent log_metric + flush()", fmt_rate(sy["fluent_points_per_s"]), "—", "—"),
     ]
 
@@ -280,19 +310,32 @@ def read_rows(r: dict, what: str, ordered: bool) -> list[Row]:
     check = ("same runs & order ✓" if ordered else "same count ✓") if same else "MISMATCH ✗"
     return [
         (f"{what}: setup (not compared)", fmt_s(sy["setup_seconds"]), fmt_s(ml["setup_seconds"]), "—"),
-        (f"{what}: median of {w.REPEATS}", fmt_s(sy["seconds"]), fmt_s(ml["seconds"]),
-         better(ml["seconds"] / sy["seconds"])),
+        (
+            f"{what}: median of {w.REPEATS}",
+            fmt_s(sy["seconds"]),
+            fmt_s(ml["seconds"]),
+            better(ml["seconds"] / sy["seconds"]),
+        ),
         (f"{what}: returned", f"{sy['count']:,}", f"{ml['count']:,}", check),
     ]
 
 
-def artifact_rows(r: dict, copy: float, mb: int) -> list[Row]:
+def artifact_rows(r: dict, copy: float, mb: int, streamed: float, digest: float) -> list[Row]:
     sy, ml = r["shipyard"], r["mlflow"]
-    rows = [(f"5. plain copy, {mb} MB (baseline)", fmt_s(copy), fmt_s(copy), "—")]
+    rows = [
+        (f"5. plain copy, {mb} MB (baseline)", fmt_s(copy), fmt_s(copy), "—"),
+        (f"5. streamed copy / one sha256, {mb} MB (context)", f"{fmt_s(streamed)} / {fmt_s(digest)}", "", "—"),
+    ]
     for op in ("upload", "download"):
         s, m = sy[f"{op}_seconds"], ml[f"{op}_seconds"]
-        rows.append((f"5. artifact {op}, {mb} MB", f"{fmt_s(s)} ({s / copy:.1f}{X} copy)",
-                     f"{fmt_s(m)} ({m / copy:.1f}{X} copy)", better(m / s)))
+        rows.append(
+            (
+                f"5. artifact {op}, {mb} MB",
+                f"{fmt_s(s)} ({s / copy:.1f}{X} copy)",
+                f"{fmt_s(m)} ({m / copy:.1f}{X} copy)",
+                better(m / s),
+            )
+        )
     if not (sy["size_ok"] and ml["size_ok"]):
         rows.append(("5. downloaded size check", str(sy["size_ok"]), str(ml["size_ok"]), "MISMATCH ✗"))
     return rows
@@ -309,7 +352,13 @@ def table_rows(results: dict, sizes: w.Sizes) -> list[Row]:
     if "history" in results:
         rows += read_rows(results["history"], f"4. history {sizes.history_steps:,} pts", ordered=False)
     if "artifacts" in results:
-        rows += artifact_rows(results["artifacts"], results["plain_copy_seconds"], sizes.artifact_mb)
+        rows += artifact_rows(
+            results["artifacts"],
+            results["plain_copy_seconds"],
+            sizes.artifact_mb,
+            results["streamed_copy_seconds"],
+            results["sha256_seconds"],
+        )
     return rows
 
 
@@ -356,12 +405,18 @@ def run_figures(figures: list[str], sizes: w.Sizes, python: Path, tmp: Path) -> 
     results: dict = {}
     with mlflow_server(python, tmp) as mlflow_url, HubProcess(tmp / "shipyard-home") as hub:
         client = shipyard.Client(hub.url)
-        cfg = {"tracking_uri": mlflow_url, "sizes": sizes.to_dict(), "work_dir": str(tmp),
-               "download_dir": str(tmp / "downloads")}
+        cfg = {
+            "tracking_uri": mlflow_url,
+            "sizes": sizes.to_dict(),
+            "work_dir": str(tmp),
+            "download_dir": str(tmp / "downloads"),
+        }
         if "artifacts" in figures:
             console.print(f"writing a {sizes.artifact_mb} MB random file …")
             cfg["artifact_file"] = str(w.write_random_file(tmp / "artifact.bin", sizes.artifact_mb))
             results["plain_copy_seconds"] = w.plain_copy_seconds(Path(cfg["artifact_file"]), tmp)
+            results["streamed_copy_seconds"] = w.streamed_copy_seconds(Path(cfg["artifact_file"]), tmp)
+            results["sha256_seconds"] = w.sha256_seconds(Path(cfg["artifact_file"]))
         for figure in figures:
             console.rule(figure)
             t0 = time.perf_counter()
@@ -390,12 +445,16 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     ml = next(iter(v["mlflow"] for v in results.values() if isinstance(v, dict)))
     meta = {
-        "machine": (f"machine: {os.cpu_count()} CPUs, {platform.platform()}; "
-                    f"Python {platform.python_version()} (Shipyard {shipyard.__version__}), "
-                    f"Python {ml['python']} (MLflow {ml['mlflow_version']})"),
-        "servers": ("servers: both on 127.0.0.1, SQLite + local folder; MLflow `mlflow server --workers 1` "
-                    "(uvicorn, access log off, artifacts proxied via mlflow-artifacts); Shipyard "
-                    "`shipyard server` (1 worker). Clients: MlflowClient / shipyard.Client."),
+        "machine": (
+            f"machine: {os.cpu_count()} CPUs, {platform.platform()}; "
+            f"Python {platform.python_version()} (Shipyard {shipyard.__version__}), "
+            f"Python {ml['python']} (MLflow {ml['mlflow_version']})"
+        ),
+        "servers": (
+            "servers: both on 127.0.0.1, SQLite + local folder; MLflow `mlflow server --workers 1` "
+            "(uvicorn, access log off, artifacts proxied via mlflow-artifacts); Shipyard "
+            "`shipyard server` (1 worker). Clients: MlflowClient / shipyard.Client."
+        ),
         "command": shlex.join(sys.orig_argv),
         "sizes": sizes.to_dict(),
         "wall_seconds": time.perf_counter() - started,

@@ -14,6 +14,7 @@ Track runs locally (SQLite + a folder, no server) or against a hub (``SHIPYARD_T
     best = client.search_runs(["churn"], filter='params.model = "rf"', order_by=["metrics.loss ASC"])
 """
 
+from shipyard.domain.tracking import Metric, MetricBatch, RunStatus
 from shipyard.errors import (
     AlreadyExists,
     Conflict,
@@ -49,9 +50,12 @@ __all__ = [
     "FlushError",
     "IntegrityError",
     "InvalidArgument",
+    "Metric",
+    "MetricBatch",
     "MissingDependency",
     "NotFound",
     "PermissionDenied",
+    "RunStatus",
     "ShipyardError",
     "Unavailable",
     "__version__",

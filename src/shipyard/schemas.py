@@ -253,7 +253,7 @@ def run_from_wire(d: dict[str, Any]) -> Run:
         created_by=d.get("created_by", ""),
         params=d.get("params", {}),
         metrics={
-            k: Metric(m["key"], float(decode_float(m["value"])), m["step"], m["timestamp"])  # type: ignore[arg-type]
+            k: Metric(m["key"], float(decode_float(m["value"])), step=m["step"], timestamp=m["timestamp"])  # type: ignore[arg-type]
             for k, m in d.get("metrics", {}).items()
         },
         tags=d.get("tags", {}),
@@ -345,5 +345,5 @@ def metrics_from_wire(items: object, default_timestamp: int) -> list[Metric]:
         if value.__class__ is str:
             value = decode_float(value)
         ts = p.get("timestamp")
-        append(Metric(key, value, p.get("step", 0), default_timestamp if ts is None else ts))
+        append(Metric(key, value, step=p.get("step", 0), timestamp=default_timestamp if ts is None else ts))
     return out

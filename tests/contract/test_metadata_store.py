@@ -86,7 +86,9 @@ def test_a_failed_batch_stores_nothing(services: Services) -> None:
     run_id = _run(services)
     t.log_batch(ME, run_id, params={"lr": "0.1"})
     with pytest.raises(Conflict):
-        t.log_batch(ME, run_id, metrics=[Metric("loss", 1.0, 0, 1)], params={"lr": "0.5"}, tags={"t": "x"})
+        t.log_batch(
+            ME, run_id, metrics=[Metric("loss", 1.0, step=0, timestamp=1)], params={"lr": "0.5"}, tags={"t": "x"}
+        )
     run = t.get_run(ME, run_id)
     assert run.metrics == {}
     assert run.tags == {}
@@ -96,13 +98,23 @@ def test_a_failed_batch_stores_nothing(services: Services) -> None:
 def test_metrics_keep_nan_and_infinities_and_track_the_latest(services: Services) -> None:
     t = services.tracking
     run_id = _run(services)
-    t.log_batch(ME, run_id, metrics=[Metric("a", 1.0, 0, 100), Metric("a", math.inf, 2, 50), Metric("a", 3.0, 1, 200)])
-    t.log_batch(ME, run_id, metrics=[Metric("a", math.nan, 2, 60), Metric("b", -math.inf, 0, 1)])
+    t.log_batch(
+        ME,
+        run_id,
+        metrics=[
+            Metric("a", 1.0, step=0, timestamp=100),
+            Metric("a", math.inf, step=2, timestamp=50),
+            Metric("a", 3.0, step=1, timestamp=200),
+        ],
+    )
+    t.log_batch(
+        ME, run_id, metrics=[Metric("a", math.nan, step=2, timestamp=60), Metric("b", -math.inf, step=0, timestamp=1)]
+    )
     run = t.get_run(ME, run_id)
     assert run.metrics["a"].step == 2
     assert math.isnan(run.metrics["a"].value)
     assert run.metrics["b"].value == -math.inf
-    t.log_batch(ME, run_id, metrics=[Metric("a", 7.0, 1, 999)])  # an older step never becomes latest
+    t.log_batch(ME, run_id, metrics=[Metric("a", 7.0, step=1, timestamp=999)])  # an older step never becomes latest
     assert math.isnan(t.get_run(ME, run_id).metrics["a"].value)
     hist = t.metric_history(ME, run_id, "a")
     assert hist.steps == [0, 1, 1, 2, 2]
@@ -119,14 +131,16 @@ def test_metric_validation_names_the_point(services: Services) -> None:
         t.log_batch(ME, run_id, metrics=bad)
     assert info.value.field == "metrics[1].value"
     with pytest.raises(InvalidArgument) as info:
-        t.log_batch(ME, run_id, metrics=[Metric("ok", 1.0, 0, 1), Metric("bad key!", 1.0, 0, 1)])
+        t.log_batch(
+            ME, run_id, metrics=[Metric("ok", 1.0, step=0, timestamp=1), Metric("bad key!", 1.0, step=0, timestamp=1)]
+        )
     assert info.value.field == "metrics[1].key"
     with pytest.raises(InvalidArgument) as info:
         t.log_batch(ME, run_id, metrics=MetricBatch(["a", "a"], [1.0, 2.0], [0, 1.5], [1, 1]))  # type: ignore[list-item]
     assert info.value.field == "metrics[1].step"
     small = type(t)(t.store, max_batch_points=10)
     with pytest.raises(PayloadTooLarge):
-        small.log_batch(ME, run_id, metrics=[Metric("a", 1.0, i, 1) for i in range(11)])
+        small.log_batch(ME, run_id, metrics=[Metric("a", 1.0, step=i, timestamp=1) for i in range(11)])
 
 
 def test_finished_runs_accept_tags_but_not_metrics_or_params(services: Services) -> None:
@@ -136,7 +150,7 @@ def test_finished_runs_accept_tags_but_not_metrics_or_params(services: Services)
     t.log_batch(ME, run_id, tags={"reviewed": "yes"})
     assert t.get_run(ME, run_id).tags == {"reviewed": "yes"}
     with pytest.raises(Conflict):
-        t.log_batch(ME, run_id, metrics=[Metric("a", 1.0, 0, 1)])
+        t.log_batch(ME, run_id, metrics=[Metric("a", 1.0, step=0, timestamp=1)])
     with pytest.raises(Conflict):
         t.log_batch(ME, run_id, params={"p": "1"})
 
@@ -153,7 +167,7 @@ def _populate(services: Services) -> dict[str, str]:
     for i, (name, model, auc, team) in enumerate(rows):
         run_id = _run(services, "search", name=name, start_time=1_000 + i)
         tags = {"team": team} if team else {}
-        t.log_batch(ME, run_id, metrics=[Metric("auc", auc, 0, 1)], params={"model": model}, tags=tags)
+        t.log_batch(ME, run_id, metrics=[Metric("auc", auc, step=0, timestamp=1)], params={"model": model}, tags=tags)
         ids[name] = run_id
     t.update_run(ME, ids["r2"], status=RunStatus.FINISHED)
     return ids
@@ -195,7 +209,7 @@ def test_search_pages_cover_every_run_exactly_once(services: Services) -> None:
     made = set()
     for i in range(23):
         run = t.create_run(ME, exp.id, start_time=10_000 + i)
-        t.log_batch(ME, run.id, metrics=[Metric("m", float(i % 5), 0, 1)])
+        t.log_batch(ME, run.id, metrics=[Metric("m", float(i % 5), step=0, timestamp=1)])
         made.add(run.id)
     seen: list[str] = []
     token = None
@@ -218,7 +232,7 @@ def test_search_pages_cover_every_run_exactly_once(services: Services) -> None:
 def test_every_mutation_is_audited_with_its_principal(services: Services) -> None:
     t = services.tracking
     run_id = _run(services)
-    t.log_batch(ME, run_id, metrics=[Metric("a", 1.0, 0, 1)], params={"p": "1"})
+    t.log_batch(ME, run_id, metrics=[Metric("a", 1.0, step=0, timestamp=1)], params={"p": "1"})
     t.update_run(ME, run_id, status=RunStatus.FINISHED)
     events = t.audit_trail(ME, "run", run_id)
     assert [e.action for e in events] == ["run.update", "run.log", "run.create"]
@@ -235,7 +249,7 @@ def test_concurrent_writers_lose_nothing(services: Services) -> None:
     def writer(key: str) -> None:
         try:
             for step in range(50):
-                t.log_batch(ME, run_id, metrics=[Metric(key, float(step), step, 1)])
+                t.log_batch(ME, run_id, metrics=[Metric(key, float(step), step=step, timestamp=1)])
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

@@ -188,3 +188,25 @@ def test_an_active_run_of_another_backend_is_not_a_parent(hub: HubProcess, tmp_p
     with shipyard.start_run("outer", client=remote) as outer, shipyard.start_run("inner", client=remote) as child:
         pass
     assert remote.get_run(child.id).parent_run_id == outer.id
+
+
+def test_experiment_names_are_never_mistaken_for_ids(client: shipyard.Client) -> None:
+    first = client.create_run("first-experiment")  # gets some small numeric id
+    numeric_name = first.experiment_id  # an experiment *named* like that id
+    run = client.create_run(numeric_name)
+    assert client.get_run(run.id).experiment_id != first.experiment_id
+    assert client.get_experiment(client.get_run(run.id).experiment_id).name == numeric_name
+    by_id = client.create_run(experiment_id=first.experiment_id)
+    assert by_id.experiment_id == first.experiment_id
+    names = [r.id for r in client.search_runs([numeric_name]).items]
+    assert names == [run.id]
+    with pytest.raises(InvalidArgument):
+        client.create_run("x", experiment_id=first.experiment_id)
+    with pytest.raises(NotFound):
+        client.search_runs(["no-such-experiment"])
+
+
+def test_metric_step_and_timestamp_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        shipyard.Metric("loss", 0.5, 1700000000000, 3)  # type: ignore[misc]  # MLflow's positional order
+    assert shipyard.Metric("loss", 0.5, step=3, timestamp=1).step == 3

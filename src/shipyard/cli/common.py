@@ -45,6 +45,21 @@ def client_for(tracking_uri: str | None) -> Any:
     return Client(tracking_uri)
 
 
+def experiment_ids(client: Any, experiments: list[str] | None) -> list[str]:
+    """CLI experiments are names, or ids when no experiment has that name."""
+    from shipyard.errors import NotFound
+
+    ids = []
+    for e in experiments or ():
+        try:
+            ids.append(client.experiment_id(e))
+        except NotFound:
+            if not e.isdigit():
+                raise
+            ids.append(client.get_experiment(e).id)
+    return ids
+
+
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a command body in :func:`friendly_errors`."""
     import functools

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shipyard.cli.common import JsonOpt, TrackingOpt, client_for, command
+from shipyard.cli.common import JsonOpt, TrackingOpt, client_for, command, experiment_ids
 from shipyard.cli.output import STATUS_STYLE, console, fmt_duration, fmt_time, fmt_value, print_json
 
 app = typer.Typer(help="Runs: list, inspect and compare.", no_args_is_help=True)
@@ -37,7 +37,9 @@ def list_runs(
     from shipyard.schemas import run_to_wire
 
     client = client_for(tracking_uri)
-    page = client.search_runs(experiment, filter=filter, order_by=order_by, max_results=max_results)
+    page = client.search_runs(
+        experiment_ids=experiment_ids(client, experiment), filter=filter, order_by=order_by, max_results=max_results
+    )
     if json:
         print_json({"runs": [run_to_wire(r) for r in page.items], "next_page_token": page.next_page_token})
         return
@@ -46,8 +48,13 @@ def list_runs(
         return
     metric_keys = sorted({k for r in page.items for k in r.metrics})[:6]
     table = Table(title=f"Runs ({len(page.items)}{'+' if page.next_page_token else ''})")
-    for col in ("run id", "name", "status", "started", "duration", *metric_keys):
-        table.add_column(col, justify="right" if col in metric_keys else "left")
+    table.add_column("run id", no_wrap=True, min_width=32)
+    table.add_column("name", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    table.add_column("duration", no_wrap=True)
+    for key in metric_keys:
+        table.add_column(key, justify="right", no_wrap=True)
     for r in page.items:
         style = STATUS_STYLE.get(r.status.value, "")
         table.add_row(

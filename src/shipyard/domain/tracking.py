@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 
 from shipyard.errors import Conflict, InvalidArgument
@@ -114,10 +114,13 @@ def check_tag_value(value: object, field_name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Metric:
-    """One point of a metric series. ``value`` may be NaN or ±inf."""
+    """One point of a metric series. ``value`` may be NaN or ±inf. ``step`` and ``timestamp`` are
+    keyword-only: MLflow's ``Metric`` takes them in the other order, so a positional call ported
+    from MLflow fails loudly instead of swapping them silently."""
 
     key: str
     value: float
+    _: KW_ONLY
     step: int = 0
     timestamp: int = 0
 
@@ -137,7 +140,7 @@ def check_metric(key: object, value: object, step: object, timestamp: object, fi
             "timestamp must be milliseconds since the epoch (a non-negative integer)",
             field=f"{field_name}.timestamp",
         )
-    return Metric(str(key), float(value), step, timestamp)
+    return Metric(str(key), float(value), step=step, timestamp=timestamp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,20 +163,20 @@ class MetricBatch:
 
     def points(self) -> Iterator[Metric]:
         for k, v, s, t in zip(self.keys, self.values, self.steps, self.timestamps, strict=True):
-            yield Metric(k, v, s, t)
+            yield Metric(k, v, step=s, timestamp=t)
 
     def latest(self) -> dict[str, Metric]:
         """Per key, the point that is 'latest' (highest step, then timestamp, then position)."""
         keys = self.keys
         if len(set(keys)) == 1:
             _, _, i = max(zip(self.steps, self.timestamps, range(len(keys)), strict=True))
-            return {keys[i]: Metric(keys[i], self.values[i], self.steps[i], self.timestamps[i])}
+            return {keys[i]: Metric(keys[i], self.values[i], step=self.steps[i], timestamp=self.timestamps[i])}
         best: dict[str, tuple[int, int, int]] = {}
         for i, (k, s, t) in enumerate(zip(keys, self.steps, self.timestamps, strict=True)):
             cur = best.get(k)
             if cur is None or (s, t) >= (cur[0], cur[1]):
                 best[k] = (s, t, i)
-        return {k: Metric(k, self.values[i], s, t) for k, (s, t, i) in best.items()}
+        return {k: Metric(k, self.values[i], step=s, timestamp=t) for k, (s, t, i) in best.items()}
 
 
 @dataclass(frozen=True, slots=True)

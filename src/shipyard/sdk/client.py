@@ -60,6 +60,13 @@ class Client:
             settings = settings.model_copy(update={"tracking_uri": None, "home": Path(settings.tracking_uri)})
         self.settings = settings
         self.backend = _open_backend(settings)
+        self._experiment_ids: dict[str, str] = {}  # name -> id; experiments are never renamed
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def is_remote(self) -> bool:
@@ -83,25 +90,35 @@ class Client:
     def list_experiments(self) -> list[Experiment]:
         return self.backend.list_experiments()
 
-    def _experiment_ids(self, experiments: Sequence[str] | None) -> list[str]:
-        """Experiment ids from a mix of ids and names."""
-        ids = []
-        for e in experiments or ():
-            ids.append(e if e.isdigit() else self.backend.get_experiment_by_name(e).id)
-        return ids
+    def experiment_id(self, name: str, *, create: bool = False) -> str:
+        """The id of the experiment called ``name`` (created when ``create``); cached per client."""
+        found = self._experiment_ids.get(name)
+        if found is None:
+            exp = self.backend.get_or_create_experiment(name) if create else self.backend.get_experiment_by_name(name)
+            found = self._experiment_ids[name] = exp.id
+        return found
+
+    def _ids(self, names: Sequence[str] | None, ids: Sequence[str] | None) -> list[str]:
+        if isinstance(names, str) or isinstance(ids, str):
+            raise InvalidArgument("pass a list of experiments, not one string", field="experiments")
+        return [*(self.experiment_id(n) for n in names or ()), *(ids or ())]
 
     # runs --------------------------------------------------------------------------------------
     def create_run(
         self,
-        experiment: str,
+        experiment: str | None = None,
         *,
+        experiment_id: str | None = None,
         name: str | None = None,
         parent_run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
         description: str = "",
     ) -> Run:
-        """A new RUNNING run in ``experiment`` (a name, created if missing, or an id)."""
-        exp_id = experiment if experiment.isdigit() else self.backend.get_or_create_experiment(experiment).id
+        """A new RUNNING run in the experiment named ``experiment`` (created if missing), or in the
+        one with id ``experiment_id``."""
+        if (experiment is None) == (experiment_id is None):
+            raise InvalidArgument("give exactly one of experiment (a name) or experiment_id", field="experiment")
+        exp_id = experiment_id if experiment_id is not None else self.experiment_id(str(experiment), create=True)
         return self.backend.create_run(
             exp_id, name=name, parent_run_id=parent_run_id, tags=tags or {}, description=description
         )
@@ -116,7 +133,7 @@ class Client:
     def update_run(self, run_id: str, *, name: str | None = None, description: str | None = None) -> Run:
         return self.backend.update_run(run_id, name=name, description=description)
 
-    def log_metric(self, run_id: str, key: str, value: float, *, step: int = 0, timestamp: int | None = None) -> None:
+    def log_metric(self, run_id: str, key: str, value: float, step: int = 0, timestamp: int | None = None) -> None:
         """Log one point and wait for the acknowledgement (unbuffered)."""
         point = check_metric(key, value, step, now_ms() if timestamp is None else timestamp, "metric")
         self.backend.log_batch(run_id, [point])
@@ -141,27 +158,30 @@ class Client:
         self,
         experiments: Sequence[str] | None = None,
         *,
+        experiment_ids: Sequence[str] | None = None,
         filter: str | None = None,
         order_by: Sequence[str] | None = None,
         max_results: int = 100,
         page_token: str | None = None,
     ) -> Page[Run]:
-        """One page of runs. ``experiments`` are names or ids (none: all); see the filter grammar in
-        :mod:`shipyard.domain.filters`, e.g. ``metrics.auc > 0.9 and params.model = "rf"``."""
+        """One page of runs in the experiments named ``experiments`` and/or with ``experiment_ids``
+        (neither: all); see the filter grammar in :mod:`shipyard.domain.filters`, e.g.
+        ``metrics.auc > 0.9 and params.model = "rf"``."""
         return self.backend.search_runs(
-            self._experiment_ids(experiments), filter, list(order_by or ()), max_results, page_token
+            self._ids(experiments, experiment_ids), filter, list(order_by or ()), max_results, page_token
         )
 
     def iter_runs(
         self,
         experiments: Sequence[str] | None = None,
         *,
+        experiment_ids: Sequence[str] | None = None,
         filter: str | None = None,
         order_by: Sequence[str] | None = None,
         page_size: int = 1000,
     ) -> Iterator[Run]:
         """Every matching run, following page tokens."""
-        ids = self._experiment_ids(experiments)
+        ids = self._ids(experiments, experiment_ids)
         token: str | None = None
         while True:
             page = self.backend.search_runs(ids, filter, list(order_by or ()), page_size, token)

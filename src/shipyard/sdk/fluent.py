@@ -125,8 +125,9 @@ class ActiveRun:
 
 
 def start_run(
-    experiment: str = "default",
+    experiment: str | None = None,
     *,
+    experiment_id: str | None = None,
     name: str | None = None,
     tags: Mapping[str, str] | None = None,
     description: str = "",
@@ -137,7 +138,8 @@ def start_run(
     ends FINISHED, or FAILED if the block raises (KILLED on Ctrl-C).
 
     Args:
-        experiment: experiment name (created if missing) or id.
+        experiment: experiment name (created if missing); default ``"default"``.
+        experiment_id: or the id of an existing experiment.
         name: run name (default: generated).
         tags: initial tags.
         parent: parent run (id or ActiveRun); default: the run active in this context, if any
@@ -155,7 +157,16 @@ def start_run(
         parent = current[-1]  # nest under the active run, if it lives where this run will
     parent_id = parent.id if isinstance(parent, ActiveRun) else parent
     cl = client or (parent.client if isinstance(parent, ActiveRun) else default_client())
-    run = cl.create_run(experiment, name=name, parent_run_id=parent_id, tags=tags, description=description)
+    if experiment is None and experiment_id is None:
+        experiment = "default"
+    run = cl.create_run(
+        experiment,
+        experiment_id=experiment_id,
+        name=name,
+        parent_run_id=parent_id,
+        tags=tags,
+        description=description,
+    )
     active = ActiveRun(cl, run)
     _ACTIVE.set((*current, active))
     return active

@@ -289,7 +289,9 @@ class SqlTransaction:
                     tags.setdefault(r.run_id, {})[r.key] = r.value
                 q = sa.select(t.latest_metrics).where(t.latest_metrics.c.run_id.in_(chunk))
                 for r in self.conn.execute(q):
-                    metrics.setdefault(r.run_id, {})[r.key] = Metric(r.key, _null_to_nan(r.value), r.step, r.timestamp)
+                    metrics.setdefault(r.run_id, {})[r.key] = Metric(
+                        r.key, _null_to_nan(r.value), step=r.step, timestamp=r.timestamp
+                    )
         return [
             Run(
                 id=r.id,
