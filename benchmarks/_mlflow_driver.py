@@ -66,8 +66,9 @@ def search(client: MlflowClient, sizes: w.Sizes, cfg: dict) -> dict:
         if (i + 1) % 500 == 0:
             print(f"  mlflow: {i + 1}/{sizes.search_runs} runs created", file=sys.stderr, flush=True)
     setup = time.perf_counter() - t0
+    w.settle()
     times, names = [], []
-    for _ in range(w.REPEATS):
+    for _ in range(w.READ_REPEATS):
         t0 = time.perf_counter()
         names, token = [], None
         while True:
@@ -100,8 +101,9 @@ def history(client: MlflowClient, sizes: w.Sizes, cfg: dict) -> dict:
     for i in range(0, len(points), w.MLFLOW_BATCH):
         client.log_batch(run_id, metrics=points[i : i + w.MLFLOW_BATCH])
     setup = time.perf_counter() - t0
+    w.settle()
     times, count = [], 0
-    for _ in range(w.REPEATS):
+    for _ in range(w.READ_REPEATS):
         t0 = time.perf_counter()
         count = len(client.get_metric_history(run_id, "loss"))
         times.append(time.perf_counter() - t0)

@@ -195,8 +195,9 @@ def sy_search(client: shipyard.Client, sizes: w.Sizes, cfg: dict) -> dict:
         if (i + 1) % 500 == 0:
             console.print(f"  shipyard: {i + 1}/{sizes.search_runs} runs created")
     setup = time.perf_counter() - t0
+    w.settle()
     times, names = [], []
-    for _ in range(w.REPEATS):
+    for _ in range(w.READ_REPEATS):
         t0 = time.perf_counter()
         names, token = [], None
         while True:
@@ -231,8 +232,9 @@ def sy_history(client: shipyard.Client, sizes: w.Sizes, cfg: dict) -> dict:
             run_id, MetricBatch(["loss"] * len(part), part, list(range(i, i + len(part))), [ts] * len(part))
         )
     setup = time.perf_counter() - t0
+    w.settle()
     times, count = [], 0
-    for _ in range(w.REPEATS):
+    for _ in range(w.READ_REPEATS):
         t0 = time.perf_counter()
         count = len(client.get_metric_history(run_id, "loss"))
         times.append(time.perf_counter() - t0)
@@ -311,7 +313,7 @@ def read_rows(r: dict, what: str, ordered: bool) -> list[Row]:
     return [
         (f"{what}: setup (not compared)", fmt_s(sy["setup_seconds"]), fmt_s(ml["setup_seconds"]), "—"),
         (
-            f"{what}: median of {w.REPEATS}",
+            f"{what}: median of {w.READ_REPEATS}",
             fmt_s(sy["seconds"]),
             fmt_s(ml["seconds"]),
             better(ml["seconds"] / sy["seconds"]),

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-import httpx
+import urllib3
 
 __all__ = ["DEFAULT_POSTGRES_ADMIN_URL", "HubProcess", "free_port", "moto_s3", "postgres_database"]
 
@@ -48,13 +48,14 @@ def free_port() -> int:
 def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
     """Poll ``url`` until it answers 200, the process dies, or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
+    http = urllib3.PoolManager(retries=False, timeout=1.0)
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
+            if http.request("GET", url).status == 200:
                 return
-        except httpx.TransportError:
+        except urllib3.exceptions.HTTPError:
             pass
         time.sleep(0.05)
     raise TimeoutError(f"{url} did not answer within {timeout}s")

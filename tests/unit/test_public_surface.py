@@ -44,7 +44,7 @@ def test_exported_names_snapshot() -> None:
 def test_import_pulls_in_no_server_database_or_ml_framework() -> None:
     code = (
         "import sys, shipyard; heavy = ['fastapi', 'starlette', 'uvicorn', 'sqlalchemy', 'alembic', 'boto3', "
-        "'httpx', 'sklearn', 'torch', 'numpy', 'pyarrow', 'typer']; "
+        "'httpx', 'urllib3', 'sklearn', 'torch', 'numpy', 'pyarrow', 'typer']; "
         "print([m for m in heavy if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

@@ -81,9 +81,33 @@ def _cmp(c: Cmp) -> sa.ColumnElement[bool]:
     return sa.exists(base.where(_compare(table.c.value, c.op, c.value)))
 
 
-def _order_column(o: OrderBy, idx: int, stmt: sa.Select[Any]) -> tuple[sa.Select[Any], sa.ColumnElement[Any]]:
+_JOINABLE_OPS = frozenset({"=", "!=", "<", "<=", ">", ">=", "like", "ilike", "in", "not_in"})
+
+
+def _join_conditions(expr: Expr | None) -> tuple[list[Cmp], list[Expr]]:
+    """Split a filter into key/value comparisons that can be inner joins and the rest. A join is
+    exactly an EXISTS here: (run_id, key) is the primary key of metrics, params and tags, so a run
+    matches at most one row per join and is never duplicated; joins just plan better."""
+    if expr is None:
+        return [], []
+    items = list(expr.items) if isinstance(expr, And) else [expr]
+    joins: list[Cmp] = []
+    rest: list[Expr] = []
+    for item in items:
+        if isinstance(item, Cmp) and item.entity != "attribute" and item.op in _JOINABLE_OPS:
+            joins.append(item)
+        else:
+            rest.append(item)
+    return joins, rest
+
+
+def _order_column(
+    o: OrderBy, idx: int, stmt: sa.Select[Any], joined: dict[tuple[str, str], Any]
+) -> tuple[sa.Select[Any], sa.ColumnElement[Any]]:
     if o.entity == "attribute":
         return stmt, _ATTR_COLUMNS[o.key]
+    if (o.entity, o.key) in joined:  # already inner-joined by the filter: same row, same value
+        return stmt, joined[(o.entity, o.key)].c.value
     table = _KV_TABLES[o.entity].alias(f"ord{idx}")
     stmt = stmt.outerjoin(table, sa.and_(table.c.run_id == t.runs.c.id, table.c.key == o.key))
     return stmt, table.c.value
@@ -92,15 +116,20 @@ def _order_column(o: OrderBy, idx: int, stmt: sa.Select[Any]) -> tuple[sa.Select
 def build_search(query: RunSearch, dialect: str) -> sa.Select[Any]:
     """A SELECT of ``runs`` rows matching ``query`` in order (without LIMIT/OFFSET)."""
     stmt = sa.select(t.runs).select_from(t.runs)
-    exp_ids = [int(e) for e in query.experiment_ids if str(e).isdigit()]
     where: list[sa.ColumnElement[bool]] = [t.runs.c.lifecycle == "active"]
     if query.experiment_ids:
-        where.append(t.runs.c.experiment_id.in_(exp_ids))
-    if query.filter is not None:
-        where.append(_condition(query.filter))
+        where.append(t.runs.c.experiment_id.in_([int(e) for e in query.experiment_ids if str(e).isdigit()]))
+    joins, rest = _join_conditions(query.filter)
+    joined: dict[tuple[str, str], Any] = {}
+    for idx, c in enumerate(joins):
+        alias = _KV_TABLES[c.entity].alias(f"f{idx}")
+        on = sa.and_(alias.c.run_id == t.runs.c.id, alias.c.key == c.key, _compare(alias.c.value, c.op, c.value))
+        stmt = stmt.join(alias, on)
+        joined.setdefault((c.entity, c.key), alias)
+    where += [_condition(e) for e in rest]
     order: list[sa.ColumnElement[Any]] = []
     for idx, o in enumerate(query.order_by):
-        stmt, col = _order_column(o, idx, stmt)
+        stmt, col = _order_column(o, idx, stmt, joined)
         order.append(col.desc().nulls_last() if o.descending else col.asc().nulls_last())
     order += [t.runs.c.start_time.desc(), t.runs.c.id.asc()]
     return stmt.where(*where).order_by(*order)

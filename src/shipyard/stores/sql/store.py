@@ -281,16 +281,23 @@ class SqlTransaction:
         tags: dict[str, dict[str, str]] = {}
         metrics: dict[str, dict[str, Metric]] = {}
         if with_data and ids:
-            for chunk_start in range(0, len(ids), 500):
-                chunk = ids[chunk_start : chunk_start + 500]
-                for r in self.conn.execute(sa.select(t.params).where(t.params.c.run_id.in_(chunk))):
-                    params.setdefault(r.run_id, {})[r.key] = r.value
-                for r in self.conn.execute(sa.select(t.tags).where(t.tags.c.run_id.in_(chunk))):
-                    tags.setdefault(r.run_id, {})[r.key] = r.value
-                q = sa.select(t.latest_metrics).where(t.latest_metrics.c.run_id.in_(chunk))
-                for r in self.conn.execute(q):
-                    metrics.setdefault(r.run_id, {})[r.key] = Metric(
-                        r.key, _null_to_nan(r.value), step=r.step, timestamp=r.timestamp
+            cur = self._cursor()  # raw cursor: thousands of small rows, no per-row SQLAlchemy work
+            ph = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                marks = ", ".join([ph] * len(chunk))
+                cur.execute(f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks})", chunk)
+                for run_id, key, value in cur.fetchall():
+                    params.setdefault(run_id, {})[key] = value
+                cur.execute(f"SELECT run_id, key, value FROM tags WHERE run_id IN ({marks})", chunk)
+                for run_id, key, value in cur.fetchall():
+                    tags.setdefault(run_id, {})[key] = value
+                cur.execute(
+                    f'SELECT run_id, key, value, step, "timestamp" FROM latest_metrics WHERE run_id IN ({marks})', chunk
+                )
+                for run_id, key, value, step, ts in cur.fetchall():
+                    metrics.setdefault(run_id, {})[key] = Metric(
+                        key, math.nan if value is None else value, step=step, timestamp=ts
                     )
         return [
             Run(
