@@ -145,6 +145,7 @@ def _median_of(copy: Callable[[Path], object], work: Path) -> float:
     times = []
     for _ in range(REPEATS):
         dest = work / "plain-copy.bin"
+        os.sync()
         t0 = time.perf_counter()
         copy(dest)
         times.append(time.perf_counter() - t0)
@@ -164,9 +165,11 @@ def artifact_rounds(upload: Callable[[str], object], download: Callable[[str], P
     ups, downs, size_ok = [], [], True
     for i in range(REPEATS):
         freshen(src, i)
+        os.sync()  # unmeasured: no side pays for the other's (or its own earlier) disk write-back
         t0 = time.perf_counter()
         upload(f"round{i}")
         ups.append(time.perf_counter() - t0)
+        os.sync()
         t0 = time.perf_counter()
         local = download(f"round{i}")
         downs.append(time.perf_counter() - t0)

@@ -72,8 +72,9 @@ class Settings(BaseSettings):
     user: str = Field(default_factory=default_user, description="The acting principal's name.")
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         default="NORMAL",
-        description="SQLite fsync policy. FULL survives power loss; NORMAL (WAL) survives a crash "
-        "of the process (kill -9) but may lose the last commits on power loss.",
+        description="Durability of acknowledged writes (SQLite metadata and local artifact files alike). "
+        "NORMAL survives a crash of the process (kill -9) but may lose the last writes on power loss; "
+        "FULL also survives power loss (fsync on every commit and stored file).",
     )
     max_batch_points: int = Field(
         default=100_000, gt=0, description="Most metric points the hub accepts in one request."

@@ -29,7 +29,12 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Open the stores named by ``settings`` and build the services over them."""
     store = open_metadata_store(settings.resolved_metadata_uri(), sqlite_synchronous=settings.sqlite_synchronous)
-    blobs = BlobStore(open_artifact_store(settings.resolved_artifact_uri(), s3_endpoint_url=settings.s3_endpoint_url))
+    artifacts = open_artifact_store(
+        settings.resolved_artifact_uri(),
+        s3_endpoint_url=settings.s3_endpoint_url,
+        fsync=settings.sqlite_synchronous == "FULL",  # one durability policy for metadata and artifacts
+    )
+    blobs = BlobStore(artifacts)
     return Services(
         settings=settings,
         store=store,

@@ -71,10 +71,11 @@ artifact_store_registry = SchemeRegistry(
 )
 
 
-def open_artifact_store(uri: str, *, s3_endpoint_url: str | None = None) -> ArtifactStore:
-    """Build the adapter for ``uri`` (a folder, ``file://...`` or ``s3://bucket/prefix``)."""
+def open_artifact_store(uri: str, *, s3_endpoint_url: str | None = None, fsync: bool = False) -> ArtifactStore:
+    """Build the adapter for ``uri`` (a folder, ``file://...`` or ``s3://bucket/prefix``); ``fsync``
+    asks local folders to flush each file to disk before a write returns."""
     factory = artifact_store_registry.resolve(uri)
-    store: ArtifactStore = factory.from_uri(uri, endpoint_url=s3_endpoint_url)
+    store: ArtifactStore = factory.from_uri(uri, endpoint_url=s3_endpoint_url, fsync=fsync)
     return store
 
 

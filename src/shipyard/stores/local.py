@@ -16,17 +16,20 @@ __all__ = ["LocalArtifactStore"]
 
 
 class LocalArtifactStore:
-    """Keys map to files below ``root``; writes are atomic renames and are fsynced."""
+    """Keys map to files below ``root``; writes are atomic renames (a reader never sees half a
+    file). A stored file survives a crash of the process; with ``fsync`` it is also flushed to disk
+    before the write returns, so it survives power loss (at the cost of waiting for the disk)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, fsync: bool = False) -> None:
         self.root = root.expanduser().absolute()
         self.uri = self.root.as_uri()
+        self.fsync = fsync
 
     @classmethod
-    def from_uri(cls, uri: str, **_: Any) -> LocalArtifactStore:
+    def from_uri(cls, uri: str, *, fsync: bool = False, **_: Any) -> LocalArtifactStore:
         if uri.startswith("file://"):
-            return cls(Path(unquote(urlsplit(uri).path)))
-        return cls(Path(uri))
+            return cls(Path(unquote(urlsplit(uri).path)), fsync=fsync)
+        return cls(Path(uri), fsync=fsync)
 
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*check_storage_key(key).split("/"))
@@ -42,17 +45,11 @@ class LocalArtifactStore:
             staged = self.staging_dir() / f"copy-{os.getpid()}-{id(path)}"
             staged.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, staged)
-        fd = os.open(staged, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if self.fsync:
+            _fsync(staged)
         os.replace(staged, target)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        if self.fsync:
+            _fsync(target.parent)
 
     def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         path = self._path(key)
@@ -67,6 +64,14 @@ class LocalArtifactStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _iter_file(fh: Any, chunk_size: int) -> Iterator[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from functools import partial
 
@@ -44,6 +45,8 @@ async def upload_artifact(
     """Stream the body into the run's artifact tree at ``path``. The body never sits in memory
     whole: it is hashed and written as it arrives."""
     pending = await run_in_threadpool(svc.artifacts.begin_upload, who, run_id, path)
+    loop = asyncio.get_running_loop()
+    in_flight: asyncio.Future[None] | None = None  # one write runs while the next piece arrives
     try:
         parts: list[bytes] = []
         size = 0
@@ -51,12 +54,19 @@ async def upload_artifact(
             parts.append(chunk)
             size += len(chunk)
             if size >= _COALESCE:
-                await in_db_thread(partial(pending.write, b"".join(parts)))
+                piece = b"".join(parts)
                 parts.clear()
                 size = 0
+                if in_flight is not None:
+                    await in_flight
+                in_flight = loop.run_in_executor(None, pending.write, piece)
+        if in_flight is not None:
+            await in_flight
         if parts:
             await in_db_thread(partial(pending.write, b"".join(parts)))
     except BaseException:
+        if in_flight is not None:
+            await asyncio.gather(in_flight, return_exceptions=True)
         await run_in_threadpool(pending.abort)
         raise
     entry = await run_in_threadpool(pending.commit)
