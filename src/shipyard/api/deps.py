@@ -24,12 +24,15 @@ async def services(request: Request) -> Services:
 
 
 async def principal(request: Request) -> Principal:
-    """The acting principal. Until governance lands, the hub trusts a client-declared name (for the
-    audit trail) and falls back to the hub's own user."""
-    name = request.headers.get(PRINCIPAL_HEADER)
-    if name:
-        return Principal(name[:250], "declared")
-    svc: Services = request.app.state.services
+    """The acting principal (see :func:`principal_for`)."""
+    return principal_for(request.headers.get(PRINCIPAL_HEADER), request.app.state.services)
+
+
+def principal_for(declared: str | None, svc: Services) -> Principal:
+    """Until governance lands, the hub trusts a client-declared name (for the audit trail) and
+    falls back to the hub's own user."""
+    if declared:
+        return Principal(declared[:250], "declared")
     return Principal(svc.settings.user)
 
 
@@ -55,9 +58,8 @@ class FastJSON(Response):
         return orjson.dumps(content)
 
 
-async def json_body(request: Request) -> Any:
-    """The request body parsed as JSON, or a 400 naming the body."""
-    raw = await request.body()
+def parse_json(raw: bytes) -> Any:
+    """A request body parsed as JSON, or a 400 naming the body."""
     if not raw:
         raise InvalidArgument("the request body is empty; send a JSON object", field="body")
     try:

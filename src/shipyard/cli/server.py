@@ -35,6 +35,7 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
         log_level="info",
         http="httptools",
         loop="uvloop",
+        proxy_headers=False,  # the hub binds loopback by default; no proxy to trust
     )
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from shipyard.api.deps import FastJSON, in_db_thread, json_body, principal, services
+from shipyard.api.deps import FastJSON, in_db_thread, parse_json, principal, services
 from shipyard.domain.principals import Principal
 from shipyard.domain.tracking import MetricBatch, now_ms
 from shipyard.errors import InvalidArgument
@@ -112,19 +112,23 @@ _LOG_BODY = {
 async def log_batch(
     run_id: str, request: Request, svc: Services = Depends(services), who: Principal = Depends(principal)
 ) -> Response:
-    """Metrics, params and tags in one transaction (all or nothing)."""
-    return await _log_batch(run_id, request, svc, who)
+    """Metrics, params and tags in one transaction (all or nothing). Metric points come as a list
+    of objects (``metrics``) or as parallel arrays (``metric_columns``); non-finite values as
+    ``"NaN"``, ``"Infinity"``, ``"-Infinity"``. Served by :mod:`shipyard.api.fastpath` in a
+    running hub; this route documents it and serves apps mounted without the fast path."""
+    await log_body(svc, who, run_id, await request.body())
+    return Response(status_code=204)
 
 
-async def fast_log_batch(request: Request) -> Response:
-    """The same endpoint as a plain Starlette route, matched before FastAPI's routes: the logging
-    hot path skips FastAPI's dependency solving (a few hundred microseconds per call)."""
-    return await _log_batch(request.path_params["run_id"], request, await services(request), await principal(request))
+async def log_body(svc: Services, who: Principal, run_id: str, raw: bytes) -> None:
+    """Decode a log request body with orjson and hand it to the service (which validates every
+    point) on the DB executor; no per-point model on the way."""
+    metrics, params, tags = parse_log_body(raw)
+    await in_db_thread(lambda: svc.tracking.log_batch(who, run_id, metrics=metrics, params=params, tags=tags))
 
 
-async def _log_batch(run_id: str, request: Request, svc: Services, who: Principal) -> Response:
-    """The body is decoded by orjson and validated by the service, without a per-point model."""
-    body = await json_body(request)
+def parse_log_body(raw: bytes) -> tuple[MetricBatch, dict[str, object], dict[str, str]]:
+    body = parse_json(raw)
     if body.__class__ is not dict:
         raise InvalidArgument("the body must be an object with metrics, params and tags", field="body")
     unknown = set(body) - {"metrics", "metric_columns", "params", "tags"}
@@ -150,8 +154,7 @@ async def _log_batch(run_id: str, request: Request, svc: Services, who: Principa
     for name, value in (("params", params), ("tags", tags)):
         if value.__class__ is not dict:
             raise InvalidArgument(f"{name} must be an object of key: value", field=name)
-    await in_db_thread(lambda: svc.tracking.log_batch(who, run_id, metrics=metrics, params=params, tags=tags))
-    return Response(status_code=204)
+    return metrics, params, tags
 
 
 @router.get("/{run_id}/metric-history", response_model=MetricHistoryOut, response_class=FastJSON)
