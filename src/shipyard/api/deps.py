@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
@@ -39,11 +40,10 @@ def principal_for(declared: str | None, svc: Services) -> Principal:
 T = TypeVar("T")
 
 
-async def in_db_thread(fn: Callable[[], T]) -> T:
-    """Run blocking service work on the hub's executor (cheaper per call than anyio's thread
-    portal, which matters on the logging hot path)."""
-    request_executor: ThreadPoolExecutor = _EXECUTOR
-    return await asyncio.get_running_loop().run_in_executor(request_executor, fn)
+def in_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+    """Run blocking service work on the hub's executor. Await the result, or hold the future to
+    overlap the work with the event loop's own (the upload route does)."""
+    return asyncio.get_running_loop().run_in_executor(_EXECUTOR, partial(fn, *args, **kwargs))
 
 
 _EXECUTOR = ThreadPoolExecutor(max_workers=32, thread_name_prefix="shipyard-db")

@@ -13,7 +13,7 @@ from shipyard.stores.artifacts import HashPipe, write_all
 __all__ = ["write_verified"]
 
 
-def write_verified(dest: Path, chunks: Iterable[bytes], entry: ArtifactEntry) -> ArtifactEntry:
+def write_verified(dest: Path, chunks: Iterable[bytes | memoryview], entry: ArtifactEntry) -> ArtifactEntry:
     """Write ``chunks`` to ``dest`` via a temporary file, renamed into place only if the bytes hash
     to ``entry.digest``; a corrupt download leaves nothing behind."""
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -100,7 +100,7 @@ class HashPipe:
         self._pending: Future[None] | None = None
         self.size = 0
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: bytes | memoryview) -> None:
         if self._pending is not None:
             self._pending.result()
         self._pending = self._pool.submit(self._hash.update, chunk)
@@ -113,7 +113,7 @@ class HashPipe:
         return self._hash.hexdigest()
 
 
-def write_all(fh: BinaryIO, chunk: bytes) -> None:
+def write_all(fh: BinaryIO, chunk: bytes | memoryview) -> None:
     """Write every byte of ``chunk`` to an unbuffered file."""
     view = memoryview(chunk)
     while view:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from functools import partial
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from shipyard.api.deps import FastJSON, in_db_thread, principal, services
+from shipyard.api.deps import FastJSON, in_thread, principal, services
 from shipyard.domain.principals import Principal
 from shipyard.schemas import ArtifactOut, artifact_to_wire
 from shipyard.services import Services
@@ -44,8 +42,7 @@ async def upload_artifact(
 ) -> FastJSON:
     """Stream the body into the run's artifact tree at ``path``. The body never sits in memory
     whole: it is hashed and written as it arrives."""
-    pending = await run_in_threadpool(svc.artifacts.begin_upload, who, run_id, path)
-    loop = asyncio.get_running_loop()
+    pending = await in_thread(svc.artifacts.begin_upload, who, run_id, path)
     in_flight: asyncio.Future[None] | None = None  # one write runs while the next piece arrives
     try:
         parts: list[bytes] = []
@@ -59,17 +56,17 @@ async def upload_artifact(
                 size = 0
                 if in_flight is not None:
                     await in_flight
-                in_flight = loop.run_in_executor(None, pending.write, piece)
+                in_flight = in_thread(pending.write, piece)
         if in_flight is not None:
             await in_flight
         if parts:
-            await in_db_thread(partial(pending.write, b"".join(parts)))
+            await in_thread(pending.write, b"".join(parts))
     except BaseException:
         if in_flight is not None:
             await asyncio.gather(in_flight, return_exceptions=True)
-        await run_in_threadpool(pending.abort)
+        await in_thread(pending.abort)
         raise
-    entry = await run_in_threadpool(pending.commit)
+    entry = await in_thread(pending.commit)
     return FastJSON(artifact_to_wire(entry), status_code=201)
 
 
@@ -81,7 +78,7 @@ async def list_artifacts(
     who: Principal = Depends(principal),
 ) -> FastJSON:
     """``{"artifacts": [{path, digest, size, created_at}, ...]}``"""
-    entries = await run_in_threadpool(svc.artifacts.list, who, run_id, prefix)
+    entries = await in_thread(svc.artifacts.list, who, run_id, prefix)
     return FastJSON({"artifacts": [artifact_to_wire(e) for e in entries]})
 
 
@@ -101,7 +98,7 @@ async def download_artifact(
     """The file's bytes, with their sha256 in the digest header and the ETag. Unless the client
     verifies (``x-shipyard-verify: client``), the hub verifies while streaming and cuts the
     connection if the stored bytes are corrupt, so a corrupt file never arrives whole."""
-    entry, chunks = await run_in_threadpool(
+    entry, chunks = await in_thread(
         lambda: svc.artifacts.read(who, run_id, path, verify=verify != "client", chunk_size=_COALESCE)
     )
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from starlette.concurrency import run_in_threadpool
 
-from shipyard.api.deps import FastJSON, principal, services
+from shipyard.api.deps import FastJSON, in_thread, principal, services
 from shipyard.domain.principals import Principal
 from shipyard.schemas import CreateExperimentIn, ExperimentOut, experiment_to_wire
 from shipyard.services import Services
@@ -17,9 +16,7 @@ router = APIRouter(prefix="/experiments", tags=["experiments"])
 async def create_experiment(
     body: CreateExperimentIn, svc: Services = Depends(services), who: Principal = Depends(principal)
 ) -> FastJSON:
-    exp = await run_in_threadpool(
-        svc.tracking.create_experiment, who, body.name, description=body.description, tags=body.tags
-    )
+    exp = await in_thread(svc.tracking.create_experiment, who, body.name, description=body.description, tags=body.tags)
     return FastJSON(experiment_to_wire(exp), status_code=201)
 
 
@@ -31,9 +28,9 @@ async def list_experiments(
 ) -> FastJSON:
     """``{"experiments": [...]}``; with ``name``, the one match (404 if there is none)."""
     if name is not None:
-        exps = [await run_in_threadpool(svc.tracking.get_experiment_by_name, who, name)]
+        exps = [await in_thread(svc.tracking.get_experiment_by_name, who, name)]
     else:
-        exps = await run_in_threadpool(svc.tracking.list_experiments, who)
+        exps = await in_thread(svc.tracking.list_experiments, who)
     return FastJSON({"experiments": [experiment_to_wire(e) for e in exps]})
 
 
@@ -41,5 +38,5 @@ async def list_experiments(
 async def get_experiment(
     experiment_id: str, svc: Services = Depends(services), who: Principal = Depends(principal)
 ) -> FastJSON:
-    exp = await run_in_threadpool(svc.tracking.get_experiment, who, experiment_id)
+    exp = await in_thread(svc.tracking.get_experiment, who, experiment_id)
     return FastJSON(experiment_to_wire(exp))

@@ -8,10 +8,9 @@ import html
 import math
 
 from fastapi import APIRouter, Depends
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from shipyard.api.deps import principal, services
+from shipyard.api.deps import in_thread, principal, services
 from shipyard.domain.principals import Principal
 from shipyard.domain.tracking import Run
 from shipyard.services import Services
@@ -53,4 +52,4 @@ async def index(svc: Services = Depends(services), who: Principal = Depends(prin
         rows = "".join(_row(r, exps) for r in runs) or '<tr><td colspan="6">No runs yet.</td></tr>'
         return _PAGE.format(summary=summary, rows=rows)
 
-    return HTMLResponse(await run_in_threadpool(work))
+    return HTMLResponse(await in_thread(work))

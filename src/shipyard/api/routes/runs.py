@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from shipyard.api.deps import FastJSON, in_db_thread, parse_json, principal, services
+from shipyard.api.deps import FastJSON, in_thread, parse_json, principal, services
 from shipyard.domain.principals import Principal
 from shipyard.domain.tracking import MetricBatch, now_ms
 from shipyard.errors import InvalidArgument
@@ -53,7 +52,7 @@ async def create_run(
         )
         return run_to_wire(run)
 
-    return FastJSON(await run_in_threadpool(work), status_code=201)
+    return FastJSON(await in_thread(work), status_code=201)
 
 
 @router.post("/search", response_model=RunPageOut, response_class=FastJSON)
@@ -73,12 +72,12 @@ async def search_runs(
         )
         return run_page_to_wire(page)
 
-    return FastJSON(await run_in_threadpool(work))
+    return FastJSON(await in_thread(work))
 
 
 @router.get("/{run_id}", response_model=RunOut, response_class=FastJSON)
 async def get_run(run_id: str, svc: Services = Depends(services), who: Principal = Depends(principal)) -> FastJSON:
-    run = await run_in_threadpool(svc.tracking.get_run, who, run_id)
+    run = await in_thread(svc.tracking.get_run, who, run_id)
     return FastJSON(run_to_wire(run))
 
 
@@ -87,7 +86,7 @@ async def update_run(
     run_id: str, body: UpdateRunIn, svc: Services = Depends(services), who: Principal = Depends(principal)
 ) -> FastJSON:
     """End a run (``status``), rename it or describe it."""
-    run = await run_in_threadpool(
+    run = await in_thread(
         lambda: svc.tracking.update_run(
             who,
             run_id,
@@ -124,7 +123,7 @@ async def log_body(svc: Services, who: Principal, run_id: str, raw: bytes) -> No
     """Decode a log request body with orjson and hand it to the service (which validates every
     point) on the DB executor; no per-point model on the way."""
     metrics, params, tags = parse_log_body(raw)
-    await in_db_thread(lambda: svc.tracking.log_batch(who, run_id, metrics=metrics, params=params, tags=tags))
+    await in_thread(lambda: svc.tracking.log_batch(who, run_id, metrics=metrics, params=params, tags=tags))
 
 
 def parse_log_body(raw: bytes) -> tuple[MetricBatch, dict[str, object], dict[str, str]]:
@@ -165,4 +164,4 @@ async def metric_history(
     who: Principal = Depends(principal),
 ) -> FastJSON:
     """Every point of one metric, as columns ordered by step."""
-    return FastJSON(await run_in_threadpool(lambda: history_to_wire(svc.tracking.metric_history(who, run_id, key))))
+    return FastJSON(await in_thread(lambda: history_to_wire(svc.tracking.metric_history(who, run_id, key))))
