@@ -99,10 +99,29 @@ async def update_run(
     return FastJSON(run_to_wire(run))
 
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema with its ``$defs`` substituted in place, so it stands alone inside the
+    OpenAPI document (a ``#/$defs/...`` reference would point at the document's root)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.rsplit("/", 1)[-1]])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
 _LOG_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": LogBatchIn.model_json_schema(ref_template="#/$defs/{model}")}},
+        "content": {"application/json": {"schema": _inlined(LogBatchIn.model_json_schema())}},
     }
 }
 
