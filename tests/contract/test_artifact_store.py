@@ -97,6 +97,7 @@ def test_put_then_read_round_trips_in_bounded_chunks(backend: Backend, tmp_path:
     assert b"".join(chunks) == data
     assert all(0 < len(c) <= 256 * 1024 for c in chunks)
     assert backend.keys() == ["runs/r1/model.bin"]
+    assert not (tmp_path / "model.bin").exists()  # the store took ownership of the file
 
 
 def test_put_replaces_existing_content(backend: Backend, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,23 @@ class LocalArtifactStore:
         return self.root / ".staging"
 
     def put_file(self, key: str, path: Path) -> None:
+        """Move ``path`` into place under ``key`` (the store takes ownership of the file, as the
+        port says): a rename on the same file system, else a copy into staging and then a rename,
+        so readers never see a partial file. The source is gone afterwards either way."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         staged = path
         if path.parent != self.staging_dir():
-            staged = self.staging_dir() / f"copy-{os.getpid()}-{id(path)}"
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, staged)
+            self.staging_dir().mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix="copy-", dir=self.staging_dir())
+            os.close(fd)
+            staged = Path(name)
+            try:
+                shutil.copyfile(path, staged)
+            except BaseException:
+                staged.unlink(missing_ok=True)
+                raise
+            path.unlink(missing_ok=True)
         if self.fsync:
             _fsync(staged)
         os.replace(staged, target)
