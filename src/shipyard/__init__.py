@@ -39,6 +39,7 @@ from shipyard.sdk import (
     set_tag,
     start_run,
 )
+from shipyard.sdk.provenance import seed_everything
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "seed_everything",
     "set_tag",
     "start_run",
 ]

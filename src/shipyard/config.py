@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         "NORMAL survives a crash of the process (kill -9) but may lose the last writes on power loss; "
         "FULL also survives power loss (fsync on every commit and stored file).",
     )
+    capture_provenance: bool = Field(
+        default=True,
+        description="Record a run manifest (git, command, packages, platform, seeds...) at start_run.",
+    )
     max_batch_points: int = Field(
         default=100_000, gt=0, description="Most metric points the hub accepts in one request."
     )

@@ -28,6 +28,7 @@ COMMANDS = [
     ["runs", "list"],
     ["runs", "show"],
     ["runs", "compare"],
+    ["runs", "manifest"],
 ]
 
 

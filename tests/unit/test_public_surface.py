@@ -30,6 +30,7 @@ EXPECTED = {
     "log_metrics",
     "log_param",
     "log_params",
+    "seed_everything",
     "set_tag",
     "start_run",
 }

@@ -151,3 +151,55 @@ def compare_runs(
     console.print(table)
     if not shown:
         console.print("The runs have identical params and metrics (use --all to list them).")
+
+
+@app.command("manifest")
+@command
+def show_manifest(
+    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    tracking_uri: TrackingOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Print a run's manifest: code, command, environment, packages, machine and seeds.
+
+    The digest covers only the reproducible part; host fields and times are kept apart.
+
+    Example: shipyard runs manifest 3f2a... --json > manifest.json
+    """
+    from shipyard.sdk.manifests import load_manifest
+
+    doc = load_manifest(client_for(tracking_uri), run_id)
+    if json:
+        print_json(doc)
+        return
+    rep, host = doc["reproducible"], doc["host"]
+    console.print(f"[bold]manifest[/bold] sha256:{doc['digest']}  (schema {doc['schema']})")
+    git = rep.get("git", {})
+    if git.get("commit"):
+        dirty = " [yellow](dirty: diff stored)[/yellow]" if git.get("dirty") else ""
+        console.print(f"code      {git['commit'][:12]} on {git.get('branch')} {git.get('remote') or ''}{dirty}")
+    cmd = rep.get("command", {})
+    console.print(f"command   {cmd.get('entry_point', '')} {' '.join(cmd.get('args', []))}")
+    py = rep.get("python", {})
+    packages = rep.get("packages", {})
+    console.print(
+        f"python    {py.get('implementation', '')} {py.get('version', '')}, "
+        f"{len(packages.get('distributions', []))} distributions, lock files: "
+        f"{', '.join(packages.get('lock_files', {})) or 'none'}"
+    )
+    seeds = rep.get("seeds", {}).get("seeds")
+    console.print(f"seeds     {seeds or 'not recorded (call shipyard.seed_everything(n))'}")
+    plat = host.get("platform", {})
+    console.print(
+        f"machine   {plat.get('hostname', '')}: {plat.get('os', '')} {plat.get('release', '')}, "
+        f"{plat.get('cpu_model', '?')} x{plat.get('cpu_count', '?')}, GPUs: {len(host.get('gpu', {}).get('gpus', []))}"
+    )
+    table = Table(title="collectors", title_justify="left")
+    table.add_column("collector")
+    table.add_column("status")
+    table.add_column("detail")
+    for name, info in sorted(doc["collectors"].items()):
+        ok = info["status"] == "ok"
+        detail = f"{info.get('seconds', 0) * 1000:.0f} ms" if ok else info.get("error", "")
+        table.add_row(name, "[green]ok[/green]" if ok else "[red]failed[/red]", detail)
+    console.print(table)

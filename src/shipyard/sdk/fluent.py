@@ -17,6 +17,7 @@ from shipyard.domain.tracking import Metric, Run, RunStatus, check_metric, now_m
 from shipyard.errors import InvalidArgument
 from shipyard.sdk.buffer import MetricBuffer, flush_all_at_exit
 from shipyard.sdk.client import Client, default_client
+from shipyard.sdk.manifests import record_manifest
 
 __all__ = [
     "ActiveRun",
@@ -133,6 +134,7 @@ def start_run(
     description: str = "",
     parent: str | ActiveRun | None = None,
     client: Client | None = None,
+    capture: bool | None = None,
 ) -> ActiveRun:
     """Start a run and make it the active one in this context; use it as a context manager so it
     ends FINISHED, or FAILED if the block raises (KILLED on Ctrl-C).
@@ -145,6 +147,8 @@ def start_run(
         parent: parent run (id or ActiveRun); default: the run active in this context, if any
             and if it is tracked by the same backend as ``client``.
         client: the client to log through (default: from ``SHIPYARD_TRACKING_URI``).
+        capture: record the run manifest (default: the ``capture_provenance`` setting); see
+            :mod:`shipyard.sdk.provenance`.
 
     Example:
         >>> with start_run(experiment="churn") as run:       # doctest: +SKIP
@@ -169,6 +173,8 @@ def start_run(
     )
     active = ActiveRun(cl, run)
     _ACTIVE.set((*current, active))
+    if cl.settings.capture_provenance if capture is None else capture:
+        record_manifest(cl, run.id)
     return active
 
 
