@@ -41,12 +41,16 @@ def test_fluent_run_logs_everything_and_finishes(client: shipyard.Client, tmp_pa
     assert stored.status is RunStatus.FINISHED
     assert stored.end_time is not None
     assert stored.params == {"model": "rf", "depth": "8", "seed": "7"}
-    assert stored.tags == {"team": "ml", "stage": "dev"}
+    user_tags = {k: v for k, v in stored.tags.items() if not k.startswith("shipyard.")}
+    assert user_tags == {"team": "ml", "stage": "dev"}
+    assert stored.tags["shipyard.manifest.sha256"]  # system tags: the run manifest's digest
     assert stored.metrics["loss"].step == 299
     assert stored.metrics["loss"].value == 1 / 300
     assert math.isnan(stored.metrics["nan_metric"].value)
     assert client.get_metric_history(run.id, "acc").steps == list(range(300))
-    assert [a.path for a in client.list_artifacts(run.id)] == ["model/weights.txt"]
+    paths = [a.path for a in client.list_artifacts(run.id)]
+    assert [p for p in paths if not p.startswith("_shipyard/")] == ["model/weights.txt"]
+    assert "_shipyard/manifest.json" in paths
 
 
 def test_a_run_that_raises_ends_failed_and_nests_children(client: shipyard.Client) -> None:
@@ -127,7 +131,7 @@ def test_symlinks_are_refused_before_anything_is_uploaded(client: shipyard.Clien
             run.log_artifact(src / "link")
         with pytest.raises(InvalidArgument):
             run.log_artifact(src / "a.txt", "../outside.txt")
-    assert client.list_artifacts(run.id) == []
+    assert [a.path for a in client.list_artifacts(run.id) if not a.path.startswith("_shipyard/")] == []
 
 
 def test_runs_are_per_thread() -> None:
