@@ -29,6 +29,7 @@ COMMANDS = [
     ["runs", "show"],
     ["runs", "compare"],
     ["runs", "manifest"],
+    ["runs", "diff"],
 ]
 
 

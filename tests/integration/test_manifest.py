@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -121,3 +122,23 @@ def test_cli_prints_the_manifest(repo: Path, tmp_path: Path) -> None:
     digest = load_manifest(shipyard.Client(str(home)), run_id)["digest"]
     assert f"sha256:{digest}" in out.stdout
     assert "train.py" in out.stdout and "'python': 7" in out.stdout
+
+
+def test_runs_diff_shows_the_seed_the_code_and_the_metric_that_moved(repo: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    before = _train(repo, home, seed=7)
+    (repo / "train.py").write_text(SCRIPT.replace("0.5", "0.25"))
+    after = _train(repo, home, seed=8)
+    out = subprocess.run(
+        [sys.executable, "-m", "shipyard.cli", "runs", "diff", before, after, "-t", str(home), "--json"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    diff = json.loads(out.stdout)
+    sections = diff["sections"]
+    assert diff["same"] is False
+    assert sections["seeds"] == [{"key": "python", "a": 7, "b": 8}]
+    assert sections["metrics"] == [{"key": "loss", "a": 0.5, "b": 0.25}]
+    assert {c["key"] for c in sections["code"]} >= {"dirty", "diff_sha256"}
+    assert sections["dependencies"] == [] and sections["python"] == [] and sections["hardware"] == []
+    assert [c["key"] for c in sections["environment"]] == ["args", "PYTHONHASHSEED"]  # both carry the seed

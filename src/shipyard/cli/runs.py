@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -203,3 +203,66 @@ def show_manifest(
         detail = f"{info.get('seconds', 0) * 1000:.0f} ms" if ok else info.get("error", "")
         table.add_row(name, "[green]ok[/green]" if ok else "[red]failed[/red]", detail)
     console.print(table)
+
+
+@app.command("diff")
+@command
+def diff_runs_command(
+    run_a: Annotated[str, typer.Argument(help="First run id.")],
+    run_b: Annotated[str, typer.Argument(help="Second run id.")],
+    tracking_uri: TrackingOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """What differs between two runs: params, metrics, code, dependencies, environment, seeds, hardware.
+
+    Example: shipyard runs diff 3f2a... 9bc1...
+    """
+    from shipyard.domain.run_diff import diff_runs
+    from shipyard.errors import NotFound
+    from shipyard.sdk.manifests import load_manifest
+
+    client = client_for(tracking_uri)
+    runs = [client.get_run(r) for r in (run_a, run_b)]
+    manifests: list[dict[str, Any] | None] = []
+    for r in runs:
+        try:
+            manifests.append(load_manifest(client, r.id))
+        except NotFound:
+            manifests.append(None)
+    result = diff_runs(runs[0], runs[1], manifests[0], manifests[1])
+    if json:
+        print_json(
+            {
+                "a": result.a,
+                "b": result.b,
+                "same": result.same,
+                "sections": {
+                    name: None if changes is None else [{"key": c.key, "a": c.a, "b": c.b} for c in changes]
+                    for name, changes in result.sections.items()
+                },
+            }
+        )
+        return
+    names = [f"{r.name} {r.id[:8]}" for r in runs]
+    for section, changes in result.sections.items():
+        if changes is None:
+            console.print(f"[bold]{section}[/bold]: [dim]not comparable (a run has no manifest)[/dim]")
+        elif not changes:
+            console.print(f"[bold]{section}[/bold]: [green]same[/green]")
+        else:
+            table = Table(title=section, title_justify="left")
+            table.add_column("key", style="bold", overflow="fold")
+            table.add_column(names[0], overflow="fold")
+            table.add_column(names[1], overflow="fold")
+            for c in changes:
+                table.add_row(c.key, _show(c.a), _show(c.b))
+            console.print(table)
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "[dim]—[/dim]"
+    if isinstance(value, float):
+        return fmt_value(value)
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
