@@ -30,6 +30,7 @@ COMMANDS = [
     ["runs", "compare"],
     ["runs", "manifest"],
     ["runs", "diff"],
+    ["reproduce"],
 ]
 
 
@@ -38,7 +39,7 @@ def test_every_command_has_help(cmd: list[str]) -> None:
     result = runner.invoke(app, [*cmd, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
-    if len(cmd) == 2 or cmd in (["server"], ["quickstart"]):
+    if len(cmd) == 2 or cmd in (["server"], ["quickstart"], ["reproduce"]):
         assert "Example" in result.output
 
 

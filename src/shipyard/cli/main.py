@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import db, experiments, runs, server
+from shipyard.cli import db, experiments, reproduce, runs, server
 
 app = typer.Typer(
     name="shipyard",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.command("server")(server.server)
 app.command("quickstart")(server.quickstart)
+app.command("reproduce")(reproduce.reproduce)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(db.app, name="db")

@@ -177,7 +177,8 @@ def show_manifest(
     git = rep.get("git", {})
     if git.get("commit"):
         dirty = " [yellow](dirty: diff stored)[/yellow]" if git.get("dirty") else ""
-        console.print(f"code      {git['commit'][:12]} on {git.get('branch')} {git.get('remote') or ''}{dirty}")
+        branch = host.get("git", {}).get("branch", "?")
+        console.print(f"code      {git['commit'][:12]} on {branch} {git.get('remote') or ''}{dirty}")
     cmd = rep.get("command", {})
     console.print(f"command   {cmd.get('entry_point', '')} {' '.join(cmd.get('args', []))}")
     py = rep.get("python", {})

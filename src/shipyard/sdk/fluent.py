@@ -18,6 +18,7 @@ from shipyard.errors import InvalidArgument
 from shipyard.sdk.buffer import MetricBuffer, flush_all_at_exit
 from shipyard.sdk.client import Client, default_client
 from shipyard.sdk.manifests import record_manifest
+from shipyard.sdk.reproduce import reproduction_tags
 
 __all__ = [
     "ActiveRun",
@@ -163,6 +164,7 @@ def start_run(
     cl = client or (parent.client if isinstance(parent, ActiveRun) else default_client())
     if experiment is None and experiment_id is None:
         experiment = "default"
+    tags = {**(tags or {}), **reproduction_tags()}  # set when running under `shipyard reproduce`
     run = cl.create_run(
         experiment,
         experiment_id=experiment_id,

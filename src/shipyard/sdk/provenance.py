@@ -94,15 +94,14 @@ def collect_git(ctx: Context) -> CollectorResult:
             untracked.append(rel)
             patch += _git(["diff", "--no-index", "--binary", "/dev/null", rel], root, ok_codes=(0, 1)).encode()
     dirty = bool(_git(["status", "--porcelain"], root).strip())
-    reproducible: dict[str, Any] = {
+    reproducible: dict[str, Any] = {  # the branch names where the commit sat, not what it is: host part
         "commit": commit,
-        "branch": branch,
         "remote": remote,
         "dirty": dirty,
         "untracked_sources": sorted(untracked),
         "diff_sha256": hashlib.sha256(patch).hexdigest() if patch else None,
     }
-    return CollectorResult(reproducible, {"root": str(root)}, {"code.diff": patch} if patch else {})
+    return CollectorResult(reproducible, {"root": str(root), "branch": branch}, {"code.diff": patch} if patch else {})
 
 
 def collect_command(ctx: Context) -> CollectorResult:
