@@ -126,3 +126,25 @@ def test_dry_run_prints_the_plan_and_changes_nothing(project: tuple[Path, Path, 
     assert out.returncode == 0, out.stderr
     assert "git worktree add" in out.stdout and "train.py 7" in out.stdout
     assert len(shipyard.Client(str(home)).search_runs().items) == 1
+
+
+def test_reproduce_against_a_hub(project: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    from shipyard.testing import HubProcess
+
+    repo, _, data = project
+    with HubProcess(tmp_path / "hub") as hub:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+        env["SHIPYARD_TRACKING_URI"] = hub.url
+        trained = subprocess.run(
+            [sys.executable, "train.py", "7", str(data)], cwd=repo, env=env, capture_output=True, text=True
+        )
+        assert trained.returncode == 0, trained.stderr
+        run_id = trained.stdout.split()[-1]
+        out = subprocess.run(
+            [sys.executable, "-m", "shipyard.cli", "reproduce", run_id, "--reuse-env", "-t", hub.url],
+            env={**env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stdout + out.stderr
+        client = shipyard.Client(hub.url)
+        new_id = client.get_run(run_id).tags["shipyard.reproduced_by"]
+        assert client.get_run(new_id).metrics["mean"].value == client.get_run(run_id).metrics["mean"].value
