@@ -148,3 +148,17 @@ def test_reproduce_against_a_hub(project: tuple[Path, Path, Path], tmp_path: Pat
         client = shipyard.Client(hub.url)
         new_id = client.get_run(run_id).tags["shipyard.reproduced_by"]
         assert client.get_run(new_id).metrics["mean"].value == client.get_run(run_id).metrics["mean"].value
+
+
+def test_a_fresh_environment_plan_pins_versions_and_installs_local_packages_from_their_folder(
+    project: tuple[Path, Path, Path],
+) -> None:
+    repo, home, data = project
+    run_id = _train(repo, home, data)
+    out = subprocess.run(
+        [sys.executable, "-m", "shipyard.cli", "reproduce", run_id, "--dry-run", "-t", str(home)],
+        env={**_env(home), "COLUMNS": "200"}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "python -m venv" in out.stdout and "pinned distributions" in out.stdout
+    assert "from local folders (shipyard)" in out.stdout  # this checkout is installed in editable mode

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import platform
 import random
@@ -26,6 +27,7 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from shipyard.domain.provenance import CollectorResult, Manifest, is_secret_name, redact_env, redact_url
 from shipyard.domain.tracking import now_ms
@@ -144,13 +146,23 @@ def collect_python(ctx: Context) -> CollectorResult:
 
 
 @cache
-def _distributions() -> tuple[str, ...]:
-    seen = {}
+def _distributions() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """(``name==version`` of every installed distribution, (name, local path) of those installed
+    from a local folder or in editable mode: no package index has those)."""
+    seen: dict[str, str] = {}
+    local: dict[str, str] = {}
     for dist in metadata.distributions():
         name = (dist.metadata["Name"] or "").strip()
-        if name:
-            seen[name.lower().replace("_", "-")] = f"{name}=={dist.version}"
-    return tuple(sorted(seen.values(), key=str.lower))
+        if not name:
+            continue
+        key = name.lower().replace("_", "-")
+        seen[key] = f"{name}=={dist.version}"
+        direct = dist.read_text("direct_url.json")
+        if direct:
+            url = json.loads(direct).get("url", "")
+            if url.startswith("file://"):
+                local[name] = unquote(urlsplit(url).path)
+    return tuple(sorted(seen.values(), key=str.lower)), tuple(sorted(local.items()))
 
 
 def collect_packages(ctx: Context) -> CollectorResult:
@@ -167,7 +179,8 @@ def collect_packages(ctx: Context) -> CollectorResult:
                 data = path.read_bytes()
                 files[path.name] = data
                 locks[path.name] = hashlib.sha256(data).hexdigest()
-    return CollectorResult({"distributions": list(_distributions()), "lock_files": locks}, {}, files)
+    dists, local = _distributions()
+    return CollectorResult({"distributions": list(dists), "lock_files": locks}, {"local": dict(local)}, files)
 
 
 @cache

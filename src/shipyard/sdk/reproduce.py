@@ -46,6 +46,7 @@ class Plan:
     env: dict[str, str]
     reuse_env: bool
     distributions: list[str]
+    local: dict[str, str] = field(default_factory=dict)
     steps: list[str] = field(default_factory=list)
 
 
@@ -89,16 +90,20 @@ def make_plan(client: Client, run_id: str, *, reuse_env: bool) -> Plan:
         )
     env = dict(rep.get("env", {}).get("variables", {}))
     dists = list(rep.get("packages", {}).get("distributions", []))
+    local = dict(host.get("packages", {}).get("local", {}))
     steps = [
         f"git worktree add --detach <scratch>/src {git['commit'][:12]}   (from {repo})",
         *(["git apply <recorded patch>   (tracked changes and untracked sources)"] if git.get("diff_sha256") else []),
         f"use {sys.executable}"
         if reuse_env
-        else f"python -m venv <scratch>/venv; pip install {len(dists)} pinned distributions",
+        else f"python -m venv <scratch>/venv; pip install {len(dists) - len(local)} pinned distributions"
+        + (f" and {len(local)} from local folders ({', '.join(sorted(local))})" if local else ""),
         f"run: python {entry} {' '.join(args)}   with {_env_text(env)}",
         f"compare metrics with run {run_id}; tag both runs with the link",
     ]
-    return Plan(run_id, repo, git["commit"], bool(git.get("diff_sha256")), entry, args, env, reuse_env, dists, steps)
+    return Plan(
+        run_id, repo, git["commit"], bool(git.get("diff_sha256")), entry, args, env, reuse_env, dists, local, steps
+    )
 
 
 def _env_text(env: dict[str, str]) -> str:
@@ -128,8 +133,16 @@ def _python(plan: Plan, scratch: Path) -> str:
     venv = scratch / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    pins = [d for d in plan.distributions if not d.lower().startswith(("pip==", "setuptools==", "shipyard=="))]
-    subprocess.run([python, "-m", "pip", "install", "--quiet", *pins], check=True)
+    local = {name.lower() for name in plan.local}
+    pins = [
+        d
+        for d in plan.distributions
+        if d.split("==")[0].lower() not in local and not d.lower().startswith(("pip==", "setuptools=="))
+    ]
+    missing = [name for name, path in plan.local.items() if not Path(path).exists()]
+    if missing:
+        raise NotFound(f"locally installed distributions are not on this machine: {', '.join(missing)}", field="run_id")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", *pins, *plan.local.values()], check=True)
     return python
 
 
