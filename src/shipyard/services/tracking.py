@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from shipyard.domain.filters import parse_filter, parse_order_by
 from shipyard.domain.pagination import Page, decode_page_token, encode_page_token
@@ -22,6 +21,7 @@ from shipyard.domain.tracking import (
     check_name,
     check_param_value,
     check_tag_value,
+    check_timestamp,
     check_transition,
     now_ms,
 )
@@ -33,50 +33,6 @@ __all__ = ["TrackingService"]
 MAX_PARAMS_PER_CALL = 1_000
 MAX_TAGS_PER_CALL = 1_000
 MAX_SEARCH_RESULTS = 50_000
-_INT64 = 2**63 - 1
-_TS_MAX = 2**53
-
-
-def _bad_index(column: Sequence[object], ok: Callable[[Any], bool]) -> int | None:
-    for i, v in enumerate(column):
-        if not ok(v):
-            return i
-    return None
-
-
-def _is_number(v: object) -> bool:
-    return v.__class__ is float or (isinstance(v, int | float) and not isinstance(v, bool))
-
-
-def _check_batch(batch: MetricBatch) -> None:
-    """Validate a batch column by column: each distinct key once, then types and ranges with
-    C-speed passes; the slow per-point pass runs only to name the first bad point."""
-    n = len(batch.keys)
-    if not len(batch.values) == len(batch.steps) == len(batch.timestamps) == n:
-        raise InvalidArgument("metric columns have different lengths", field="metrics")
-    if not all(k.__class__ is str for k in batch.keys):
-        i = _bad_index(batch.keys, lambda k: k.__class__ is str)
-        raise InvalidArgument("a key must be a non-empty string", field=f"metrics[{i}].key")
-    for key in set(batch.keys):
-        check_key(key, f"metrics[{batch.keys.index(key)}].key")
-    if not all(v.__class__ is float for v in batch.values):
-        i = _bad_index(batch.values, _is_number)
-        if i is not None:
-            raise InvalidArgument(
-                f"a metric value must be a number (NaN and ±inf allowed), not {batch.values[i]!r}",
-                field=f"metrics[{i}].value",
-            )
-    if n:
-        steps, stamps = batch.steps, batch.timestamps
-        if not all(s.__class__ is int for s in steps) or min(steps) < -_INT64 or max(steps) > _INT64:
-            i = _bad_index(steps, lambda s: s.__class__ is int and -_INT64 <= s <= _INT64)
-            raise InvalidArgument("step must be an integer within int64", field=f"metrics[{i}].step")
-        if not all(t.__class__ is int for t in stamps) or min(stamps) < 0 or max(stamps) >= _TS_MAX:
-            i = _bad_index(stamps, lambda t: t.__class__ is int and 0 <= t < _TS_MAX)
-            raise InvalidArgument(
-                "timestamp must be milliseconds since the epoch (a non-negative integer)",
-                field=f"metrics[{i}].timestamp",
-            )
 
 
 class TrackingService:
@@ -137,8 +93,8 @@ class TrackingService:
         run_id = uuid.uuid4().hex
         name = check_name(name, "name") if name is not None else f"run-{run_id[:8]}"
         tags = self._check_tags(tags or {})
-        if start_time is not None and (not isinstance(start_time, int) or not 0 <= start_time < _TS_MAX):
-            raise InvalidArgument("start_time must be milliseconds since the epoch", field="start_time")
+        if start_time is not None:
+            check_timestamp(start_time, "start_time")
         run = Run(
             id=run_id,
             experiment_id=experiment_id,
@@ -182,8 +138,8 @@ class TrackingService:
             fields["name"] = check_name(name)
         if description is not None:
             fields["description"] = description
-        if end_time is not None and (not isinstance(end_time, int) or not 0 <= end_time < _TS_MAX):
-            raise InvalidArgument("end_time must be milliseconds since the epoch", field="end_time")
+        if end_time is not None:
+            check_timestamp(end_time, "end_time")
         with self.store.transaction(write=True) as tx:
             current = tx.run_status(run_id)
             if status is not None:
@@ -217,7 +173,7 @@ class TrackingService:
                 f"{len(metrics)} metric points in one call; at most {self.max_batch_points}. Split the batch.",
                 field="metrics",
             )
-        _check_batch(metrics)
+        metrics.validate()
         checked_params = self._check_params(params or {})
         checked_tags = self._check_tags(tags or {})
         if not (metrics or checked_params or checked_tags):

@@ -112,6 +112,7 @@ class _HotSql:
     """Statements on the logging hot path, as plain SQL valid on SQLite and PostgreSQL: building and
     compiling SQLAlchemy constructs per call costs more than executing them."""
 
+    placeholder: str
     insert_metric: str
     upsert_latest: str
     insert_audit: str
@@ -120,10 +121,13 @@ class _HotSql:
 
 @functools.cache
 def _hot_statements(paramstyle: str) -> _HotSql:
+    mark = "?" if paramstyle == "qmark" else "%s"
+
     def ph(n: int) -> str:
-        return ", ".join(["?" if paramstyle == "qmark" else "%s"] * n)
+        return ", ".join([mark] * n)
 
     return _HotSql(
+        placeholder=mark,
         insert_metric=f'INSERT INTO metrics (run_id, key, step, "timestamp", value) VALUES ({ph(5)})',
         upsert_latest=(
             f'INSERT INTO latest_metrics (run_id, key, step, "timestamp", value) VALUES ({ph(5)}) '
@@ -183,9 +187,7 @@ class SqlTransaction:
 
     # experiments -------------------------------------------------------------------------------
     def insert_experiment(self, name: str, description: str, tags: Mapping[str, str], created_at: int) -> str:
-        if self.get_experiment_by_name(name) is not None:
-            raise AlreadyExists(f"an experiment named {name!r} exists already", field="name")
-        try:
+        try:  # the unique name decides, under a savepoint: no read-then-write race
             with self.conn.begin_nested():
                 result = self.conn.execute(
                     t.experiments.insert().values(name=name, description=description, created_at=created_at)
@@ -282,10 +284,9 @@ class SqlTransaction:
         metrics: dict[str, dict[str, Metric]] = {}
         if with_data and ids:
             cur = self._cursor()  # raw cursor: thousands of small rows, no per-row SQLAlchemy work
-            ph = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
             for start in range(0, len(ids), 1000):
                 chunk = ids[start : start + 1000]
-                marks = ", ".join([ph] * len(chunk))
+                marks = ", ".join([self.sql.placeholder] * len(chunk))
                 cur.execute(f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks})", chunk)
                 for run_id, key, value in cur.fetchall():
                     params.setdefault(run_id, {})[key] = value
@@ -296,9 +297,7 @@ class SqlTransaction:
                     f'SELECT run_id, key, value, step, "timestamp" FROM latest_metrics WHERE run_id IN ({marks})', chunk
                 )
                 for run_id, key, value, step, ts in cur.fetchall():
-                    metrics.setdefault(run_id, {})[key] = Metric(
-                        key, math.nan if value is None else value, step=step, timestamp=ts
-                    )
+                    metrics.setdefault(run_id, {})[key] = Metric(key, _null_to_nan(value), step=step, timestamp=ts)
         return [
             Run(
                 id=r.id,
