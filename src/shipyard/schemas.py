@@ -322,13 +322,13 @@ def metric_columns_from_wire(obj: object, default_timestamp: int) -> MetricBatch
     return MetricBatch(keys, values, steps, stamps)  # type: ignore[arg-type]
 
 
-def metrics_from_wire(items: object, default_timestamp: int) -> list[Metric]:
-    """Metric points from a decoded JSON list, without per-point model validation (the service
-    validates values; this only checks the shape and decodes non-finite spellings)."""
+def metrics_from_wire(items: object, default_timestamp: int) -> MetricBatch:
+    """Metric points from a decoded JSON list of objects, straight into columns, without a
+    per-point model (the service validates values; this only checks the shape and decodes
+    non-finite spellings)."""
     if not isinstance(items, list):
         raise InvalidArgument("metrics must be a list of {key, value, step, timestamp}", field="metrics")
-    out: list[Metric] = []
-    append = out.append
+    out = MetricBatch([], [], [], [])
     for i, p in enumerate(items):
         if p.__class__ is not dict:
             raise InvalidArgument("a metric point must be an object", field=f"metrics[{i}]")
@@ -345,5 +345,8 @@ def metrics_from_wire(items: object, default_timestamp: int) -> list[Metric]:
         if value.__class__ is str:
             value = decode_float(value)
         ts = p.get("timestamp")
-        append(Metric(key, value, step=p.get("step", 0), timestamp=default_timestamp if ts is None else ts))
+        out.keys.append(key)
+        out.values.append(value)
+        out.steps.append(p.get("step", 0))
+        out.timestamps.append(default_timestamp if ts is None else ts)
     return out

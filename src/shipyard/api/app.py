@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
@@ -34,10 +35,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         >>> import uvicorn; uvicorn.run(app)                 # doctest: +SKIP
     """
     svc = services or build_services(settings or Settings.load())
+    pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="shipyard-hub")  # blocking service work
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        pool.shutdown(wait=True)
         if services is None:
             svc.close()
 
@@ -52,8 +55,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         redoc_url=None,
     )
     app.state.services = svc
+    app.state.executor = pool
     install_error_handlers(app)
-    app.add_middleware(LogFastPath, services=svc)  # the logging hot path, before routing
+    app.add_middleware(LogFastPath, services=svc, pool=pool)  # the logging hot path, before routing
     for module in (experiments, runs, artifacts):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(index.router)

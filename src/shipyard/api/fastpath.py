@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from shipyard.api.deps import PRINCIPAL_HEADER, principal_for
+from shipyard.api.deps import PRINCIPAL_HEADER, Executor, principal_for
 from shipyard.api.routes.runs import log_body
 from shipyard.errors import PayloadTooLarge, ShipyardError
 from shipyard.schemas import API_PREFIX
@@ -36,9 +36,10 @@ ASGIApp = Any
 class LogFastPath:
     """ASGI middleware: serves the log endpoint directly; passes every other request to ``app``."""
 
-    def __init__(self, app: ASGIApp, services: Services) -> None:
+    def __init__(self, app: ASGIApp, services: Services, pool: Executor) -> None:
         self.app = app
         self.services = services
+        self.pool = pool
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -52,7 +53,7 @@ class LogFastPath:
         try:
             raw = await _read_body(receive)
             declared = next((v.decode("utf-8", "replace") for k, v in scope["headers"] if k == _HEADER), None)
-            await log_body(self.services, principal_for(declared, self.services), run_id, raw)
+            await log_body(self.services, principal_for(declared, self.services), run_id, raw, self.pool)
         except ConnectionAbortedError:
             return  # the client went away mid-body: nothing was logged, nobody to answer
         except ShipyardError as exc:

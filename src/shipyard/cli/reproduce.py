@@ -46,7 +46,7 @@ def reproduce(
         console.print(f"  {i}. {step}")
     if dry_run:
         return
-    result = run_reproduction(client, run_id, rtol=rtol, atol=atol, reuse_env=reuse_env)
+    result = run_reproduction(client, plan, rtol=rtol, atol=atol)
     table = Table(title=f"run {run_id[:8]} → re-run {result.new[:8]}  (rtol {rtol:g}, atol {atol:g})")
     for col in ("metric", "original", "re-run", "relative diff", "verdict"):
         table.add_column(col, justify="left" if col in ("metric", "verdict") else "right")

@@ -182,6 +182,14 @@ class MetricBatch:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def __add__(self, other: MetricBatch) -> MetricBatch:
+        return MetricBatch(
+            self.keys + other.keys,
+            self.values + other.values,
+            self.steps + other.steps,
+            self.timestamps + other.timestamps,
+        )
+
     def validate(self) -> None:
         """The rules of :func:`check_metric` for every point, column by column: each distinct key
         once, then C-speed passes over the columns; the per-point pass runs only to name the first

@@ -151,8 +151,14 @@ class Client:
     def log_param(self, run_id: str, key: str, value: object) -> None:
         self.backend.log_batch(run_id, params={key: value})
 
+    def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
+        self.backend.log_batch(run_id, params=params)
+
     def set_tag(self, run_id: str, key: str, value: str) -> None:
         self.backend.log_batch(run_id, tags={key: value})
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        self.backend.log_batch(run_id, tags=tags)
 
     def search_runs(
         self,

@@ -49,7 +49,7 @@ class ActiveRun:
         if client.is_remote:
             s = client.settings
             self._buffer = MetricBuffer(
-                lambda pts: client.backend.log_batch(run.id, pts),
+                lambda pts: client.log_batch(run.id, pts),
                 interval=s.flush_interval,
                 max_points=s.flush_max_points,
             )
@@ -73,19 +73,19 @@ class ActiveRun:
         if self._buffer is not None:
             self._buffer.add(points)
         else:
-            self.client.backend.log_batch(self.id, points)
+            self.client.log_batch(self.id, points)
 
     def log_param(self, key: str, value: object) -> None:
-        self.client.backend.log_batch(self.id, params={key: value})
+        self.client.log_param(self.id, key, value)
 
     def log_params(self, params: Mapping[str, object]) -> None:
-        self.client.backend.log_batch(self.id, params=params)
+        self.client.log_params(self.id, params)
 
     def set_tag(self, key: str, value: str) -> None:
-        self.client.backend.log_batch(self.id, tags={key: value})
+        self.client.set_tag(self.id, key, value)
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
-        self.client.backend.log_batch(self.id, tags=tags)
+        self.client.set_tags(self.id, tags)
 
     def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> ArtifactEntry:
         return self.client.log_artifact(self.id, local_path, artifact_path)

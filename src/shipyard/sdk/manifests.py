@@ -36,7 +36,7 @@ def record_manifest(client: Client, run_id: str) -> Manifest:
     if git.get("commit"):
         tags["shipyard.git.commit"] = git["commit"]
         tags["shipyard.git.dirty"] = str(bool(git.get("dirty"))).lower()
-    client.backend.log_batch(run_id, tags=tags)
+    client.set_tags(run_id, tags)
     return manifest
 
 

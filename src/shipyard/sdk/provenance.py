@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -31,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 from shipyard.domain.provenance import CollectorResult, Manifest, is_secret_name, redact_env, redact_url
 from shipyard.domain.tracking import now_ms
+from shipyard.errors import InvalidArgument
 
 __all__ = ["Context", "capture", "collectors", "seed_everything"]
 
@@ -267,9 +269,10 @@ BUILTIN: dict[str, Collector] = {
 }
 
 
+@cache
 def collectors() -> dict[str, Collector]:
     """Built-in collectors plus those registered under the ``shipyard.provenance`` entry points
-    (a plugin that fails to load is reported as a failed collector)."""
+    (a plugin that fails to load is reported as a failed collector). Looked up once per process."""
     found: dict[str, Collector] = dict(BUILTIN)
     for ep in metadata.entry_points(group="shipyard.provenance"):
         try:
@@ -320,8 +323,6 @@ def seed_everything(seed: int) -> int:
         42
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        from shipyard.errors import InvalidArgument
-
         raise InvalidArgument("a seed is an integer in [0, 2**32)", field="seed")
     random.seed(seed)
     _SEEDS["python"] = seed
@@ -342,6 +343,4 @@ def seed_everything(seed: int) -> int:
 
 
 def _installed(module: str) -> bool:
-    import importlib.util
-
     return module in sys.modules or importlib.util.find_spec(module) is not None

@@ -146,11 +146,9 @@ def _python(plan: Plan, scratch: Path) -> str:
     return python
 
 
-def reproduce(
-    client: Client, run_id: str, *, rtol: float = 1e-9, atol: float = 0.0, reuse_env: bool = False
-) -> Reproduction:
-    """Re-run ``run_id`` from its manifest and compare; see the module docstring."""
-    plan = make_plan(client, run_id, reuse_env=reuse_env)
+def reproduce(client: Client, plan: Plan, *, rtol: float = 1e-9, atol: float = 0.0) -> Reproduction:
+    """Carry out ``plan`` (from :func:`make_plan`) and compare; see the module docstring."""
+    run_id = plan.run_id
     original = client.get_run(run_id)
     token = uuid.uuid4().hex
     scratch = Path(tempfile.mkdtemp(prefix="shipyard-reproduce-"))
@@ -182,8 +180,8 @@ def reproduce(
     )
     result = Reproduction(run_id, new.id, verdicts)
     verdict = "reproduced" if result.reproduced else "differs"
-    client.backend.log_batch(new.id, tags={"shipyard.reproduces": run_id, "shipyard.reproduce.verdict": verdict})
-    client.backend.log_batch(run_id, tags={"shipyard.reproduced_by": new.id, "shipyard.reproduce.verdict": verdict})
+    client.set_tags(new.id, {"shipyard.reproduce.verdict": verdict})  # shipyard.reproduces: set at start_run
+    client.set_tags(run_id, {"shipyard.reproduced_by": new.id, "shipyard.reproduce.verdict": verdict})
     return result
 
 

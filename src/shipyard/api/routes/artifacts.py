@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import StreamingResponse
 
-from shipyard.api.deps import FastJSON, in_thread, principal, services
+from shipyard.api.deps import Executor, FastJSON, executor, in_thread, principal, services
 from shipyard.domain.principals import Principal
 from shipyard.schemas import ArtifactOut, artifact_to_wire
 from shipyard.services import Services
@@ -39,10 +39,11 @@ async def upload_artifact(
     request: Request,
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
+    pool: Executor = Depends(executor),
 ) -> FastJSON:
     """Stream the body into the run's artifact tree at ``path``. The body never sits in memory
     whole: it is hashed and written as it arrives."""
-    pending = await in_thread(svc.artifacts.begin_upload, who, run_id, path)
+    pending = await in_thread(pool, svc.artifacts.begin_upload, who, run_id, path)
     in_flight: asyncio.Future[None] | None = None  # one write runs while the next piece arrives
     try:
         parts: list[bytes] = []
@@ -56,17 +57,17 @@ async def upload_artifact(
                 size = 0
                 if in_flight is not None:
                     await in_flight
-                in_flight = in_thread(pending.write, piece)
+                in_flight = in_thread(pool, pending.write, piece)
         if in_flight is not None:
             await in_flight
         if parts:
-            await in_thread(pending.write, b"".join(parts))
+            await in_thread(pool, pending.write, b"".join(parts))
     except BaseException:
         if in_flight is not None:
             await asyncio.gather(in_flight, return_exceptions=True)
-        await in_thread(pending.abort)
+        await in_thread(pool, pending.abort)
         raise
-    entry = await in_thread(pending.commit)
+    entry = await in_thread(pool, pending.commit)
     return FastJSON(artifact_to_wire(entry), status_code=201)
 
 
@@ -76,9 +77,10 @@ async def list_artifacts(
     prefix: str | None = Query(default=None, description="Only paths under this folder."),
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
+    pool: Executor = Depends(executor),
 ) -> FastJSON:
     """``{"artifacts": [{path, digest, size, created_at}, ...]}``"""
-    entries = await in_thread(svc.artifacts.list, who, run_id, prefix)
+    entries = await in_thread(pool, svc.artifacts.list, who, run_id, prefix)
     return FastJSON({"artifacts": [artifact_to_wire(e) for e in entries]})
 
 
@@ -88,6 +90,7 @@ async def download_artifact(
     path: str,
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
+    pool: Executor = Depends(executor),
     verify: str | None = Header(
         default=None,
         alias=VERIFY_HEADER,
@@ -99,7 +102,7 @@ async def download_artifact(
     verifies (``x-shipyard-verify: client``), the hub verifies while streaming and cuts the
     connection if the stored bytes are corrupt, so a corrupt file never arrives whole."""
     entry, chunks = await in_thread(
-        lambda: svc.artifacts.read(who, run_id, path, verify=verify != "client", chunk_size=_COALESCE)
+        pool, lambda: svc.artifacts.read(who, run_id, path, verify=verify != "client", chunk_size=_COALESCE)
     )
 
     def body() -> Iterator[bytes]:

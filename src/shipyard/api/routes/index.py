@@ -10,7 +10,7 @@ import math
 from fastapi import APIRouter, Depends
 from starlette.responses import HTMLResponse
 
-from shipyard.api.deps import in_thread, principal, services
+from shipyard.api.deps import Executor, executor, in_thread, principal, services
 from shipyard.domain.principals import Principal
 from shipyard.domain.tracking import Run
 from shipyard.services import Services
@@ -44,7 +44,9 @@ def _row(run: Run, exp_names: dict[str, str]) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def index(svc: Services = Depends(services), who: Principal = Depends(principal)) -> HTMLResponse:
+async def index(
+    svc: Services = Depends(services), who: Principal = Depends(principal), pool: Executor = Depends(executor)
+) -> HTMLResponse:
     def work() -> str:
         exps = {e.id: e.name for e in svc.tracking.list_experiments(who)}
         runs = svc.tracking.search_runs(who, max_results=100).items
@@ -52,4 +54,4 @@ async def index(svc: Services = Depends(services), who: Principal = Depends(prin
         rows = "".join(_row(r, exps) for r in runs) or '<tr><td colspan="6">No runs yet.</td></tr>'
         return _PAGE.format(summary=summary, rows=rows)
 
-    return HTMLResponse(await in_thread(work))
+    return HTMLResponse(await in_thread(pool, work))

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from shipyard.api.deps import FastJSON, in_thread, parse_json, principal, services
+from shipyard.api.deps import Executor, FastJSON, executor, in_thread, parse_json, principal, services
 from shipyard.domain.principals import Principal
 from shipyard.domain.tracking import MetricBatch, now_ms
 from shipyard.errors import InvalidArgument
@@ -32,7 +32,10 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 
 @router.post("", status_code=201, response_model=RunOut, response_class=FastJSON)
 async def create_run(
-    body: CreateRunIn, svc: Services = Depends(services), who: Principal = Depends(principal)
+    body: CreateRunIn,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    pool: Executor = Depends(executor),
 ) -> FastJSON:
     def work() -> dict[str, Any]:
         if body.experiment_id is not None:
@@ -52,12 +55,15 @@ async def create_run(
         )
         return run_to_wire(run)
 
-    return FastJSON(await in_thread(work), status_code=201)
+    return FastJSON(await in_thread(pool, work), status_code=201)
 
 
 @router.post("/search", response_model=RunPageOut, response_class=FastJSON)
 async def search_runs(
-    body: SearchRunsIn, svc: Services = Depends(services), who: Principal = Depends(principal)
+    body: SearchRunsIn,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    pool: Executor = Depends(executor),
 ) -> FastJSON:
     """Runs matching a filter, ordered, one page at a time."""
 
@@ -72,21 +78,31 @@ async def search_runs(
         )
         return run_page_to_wire(page)
 
-    return FastJSON(await in_thread(work))
+    return FastJSON(await in_thread(pool, work))
 
 
 @router.get("/{run_id}", response_model=RunOut, response_class=FastJSON)
-async def get_run(run_id: str, svc: Services = Depends(services), who: Principal = Depends(principal)) -> FastJSON:
-    run = await in_thread(svc.tracking.get_run, who, run_id)
+async def get_run(
+    run_id: str,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    pool: Executor = Depends(executor),
+) -> FastJSON:
+    run = await in_thread(pool, svc.tracking.get_run, who, run_id)
     return FastJSON(run_to_wire(run))
 
 
 @router.patch("/{run_id}", response_model=RunOut, response_class=FastJSON)
 async def update_run(
-    run_id: str, body: UpdateRunIn, svc: Services = Depends(services), who: Principal = Depends(principal)
+    run_id: str,
+    body: UpdateRunIn,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    pool: Executor = Depends(executor),
 ) -> FastJSON:
     """End a run (``status``), rename it or describe it."""
     run = await in_thread(
+        pool,
         lambda: svc.tracking.update_run(
             who,
             run_id,
@@ -94,7 +110,7 @@ async def update_run(
             end_time=body.end_time,
             name=body.name,
             description=body.description,
-        )
+        ),
     )
     return FastJSON(run_to_wire(run))
 
@@ -128,21 +144,25 @@ _LOG_BODY = {
 
 @router.post("/{run_id}/log", status_code=204, openapi_extra=_LOG_BODY)
 async def log_batch(
-    run_id: str, request: Request, svc: Services = Depends(services), who: Principal = Depends(principal)
+    run_id: str,
+    request: Request,
+    svc: Services = Depends(services),
+    who: Principal = Depends(principal),
+    pool: Executor = Depends(executor),
 ) -> Response:
     """Metrics, params and tags in one transaction (all or nothing). Metric points come as a list
     of objects (``metrics``) or as parallel arrays (``metric_columns``); non-finite values as
     ``"NaN"``, ``"Infinity"``, ``"-Infinity"``. Served by :mod:`shipyard.api.fastpath` in a
     running hub; this route documents it and serves apps mounted without the fast path."""
-    await log_body(svc, who, run_id, await request.body())
+    await log_body(svc, who, run_id, await request.body(), pool)
     return Response(status_code=204)
 
 
-async def log_body(svc: Services, who: Principal, run_id: str, raw: bytes) -> None:
+async def log_body(svc: Services, who: Principal, run_id: str, raw: bytes, pool: Executor) -> None:
     """Decode a log request body with orjson and hand it to the service (which validates every
     point) on the DB executor; no per-point model on the way."""
     metrics, params, tags = parse_log_body(raw)
-    await in_thread(lambda: svc.tracking.log_batch(who, run_id, metrics=metrics, params=params, tags=tags))
+    await in_thread(pool, lambda: svc.tracking.log_batch(who, run_id, metrics=metrics, params=params, tags=tags))
 
 
 def parse_log_body(raw: bytes) -> tuple[MetricBatch, dict[str, object], dict[str, str]]:
@@ -153,20 +173,10 @@ def parse_log_body(raw: bytes) -> tuple[MetricBatch, dict[str, object], dict[str
     if unknown:
         raise InvalidArgument(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     now = now_ms()
-    batch = metric_columns_from_wire(body["metric_columns"], now) if body.get("metric_columns") else None
-    points = metrics_from_wire(body.get("metrics", []), now)
-    if batch is None:
-        metrics = MetricBatch.of(points)
-    elif points:
-        extra = MetricBatch.of(points)
-        metrics = MetricBatch(
-            batch.keys + extra.keys,
-            batch.values + extra.values,
-            batch.steps + extra.steps,
-            batch.timestamps + extra.timestamps,
-        )
-    else:
-        metrics = batch
+    metrics = metrics_from_wire(body.get("metrics", []), now)
+    if body.get("metric_columns"):
+        columns = metric_columns_from_wire(body["metric_columns"], now)
+        metrics = columns + metrics if metrics else columns
     params = body.get("params") or {}
     tags = body.get("tags") or {}
     for name, value in (("params", params), ("tags", tags)):
@@ -181,6 +191,7 @@ async def metric_history(
     key: str = Query(description="Metric key."),
     svc: Services = Depends(services),
     who: Principal = Depends(principal),
+    pool: Executor = Depends(executor),
 ) -> FastJSON:
     """Every point of one metric, as columns ordered by step."""
-    return FastJSON(await in_thread(lambda: history_to_wire(svc.tracking.metric_history(who, run_id, key))))
+    return FastJSON(await in_thread(pool, lambda: history_to_wire(svc.tracking.metric_history(who, run_id, key))))
