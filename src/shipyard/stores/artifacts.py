@@ -93,6 +93,9 @@ class HashPipe:
     chunks (hashlib and file writes both release the GIL, so on two cores they overlap). At most
     one chunk is in flight, so memory stays bounded and order is kept."""
 
+    # Shared by every pipe in the process: it holds no state (each pipe owns its hash object) and
+    # starts threads only on first use, while a pool per pipe would add a thread start to every
+    # small artifact.
     _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shipyard-hash")
 
     def __init__(self) -> None:
