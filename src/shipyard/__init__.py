@@ -8,6 +8,7 @@ Track runs locally (SQLite + a folder, no server) or against a hub (``SHIPYARD_T
         run.log_params({"model": "rf", "depth": 8})
         for epoch in range(10):
             run.log_metric("loss", 1 / (epoch + 1), step=epoch)
+        run.log_dataset(train_df, name="churn", role="train")  # versioned by content, profiled
         run.log_artifact("model.onnx")
 
     client = shipyard.Client()
@@ -32,6 +33,7 @@ from shipyard.sdk import (
     Client,
     active_run,
     end_run,
+    log_dataset,
     log_metric,
     log_metrics,
     log_param,
@@ -62,6 +64,7 @@ __all__ = [
     "__version__",
     "active_run",
     "end_run",
+    "log_dataset",
     "log_metric",
     "log_metrics",
     "log_param",

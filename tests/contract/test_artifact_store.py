@@ -112,6 +112,16 @@ def test_empty_file_round_trips(backend: Backend, tmp_path: Path) -> None:
     assert _read(backend.store, "empty") == b""
 
 
+def test_size_of_stored_and_missing_keys(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
+    store.put_file("sized", _write(tmp_path / "f", b"12345"))
+    store.put_file("empty", _write(tmp_path / "e", b""))
+    assert store.size("sized") == 5
+    assert store.size("empty") == 0
+    with pytest.raises(NotFound):
+        store.size("absent")
+
+
 def test_exists_and_delete(backend: Backend, tmp_path: Path) -> None:
     store = backend.store
     assert not store.exists("a/b")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from shipyard.domain.datasets import DatasetKind, DatasetVersion
 from shipyard.domain.principals import Principal
 from shipyard.domain.tracking import Metric, MetricBatch, RunStatus
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PayloadTooLarge
@@ -284,3 +286,88 @@ def test_artifact_entries_point_at_shared_blobs(services: Services) -> None:
     services.tracking.update_run(ME, r1, status=RunStatus.FINISHED)
     with pytest.raises(Conflict):
         a.upload(ME, r1, "late.txt", [b"x"])
+
+
+def _dataset_version(services: Services, content: bytes, **kw: object) -> DatasetVersion:
+    blob, size = services.datasets.put_blob(ME, [content])
+    base = DatasetVersion(
+        digest=blob,
+        kind=DatasetKind.TABLE,
+        format="csv",
+        rows=2,
+        size=size,
+        schema=({"name": "x", "type": "int64"},),
+        profile={"x": {"type": "int64", "missing": 0.0, "min": 1, "max": 2}},
+        blob=blob,
+        source="data.csv",
+    )
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_datasets_are_stored_once_and_traced_both_ways(services: Services) -> None:
+    d = services.datasets
+    r1, r2 = _run(services, "ds"), _run(services, "ds")
+    v1 = _dataset_version(services, b"x\n1\n2\n")
+    v2 = _dataset_version(services, b"x\n1\n3\n")
+    first = d.log_input(ME, r1, "numbers", "train", v1)
+    assert first.version is not None and first.version.created_by == "alice" and first.version.rows == 2
+    # the same content again, with other claimed facts: the stored facts stay (same content, same facts)
+    again = d.log_input(ME, r2, "numbers", "train", dataclasses.replace(v1, rows=99, source="elsewhere"))
+    assert again.version is not None and again.version.rows == 2 and again.version.source == "data.csv"
+    d.log_input(ME, r2, "numbers", "test", v2)
+    d.log_input(ME, r2, "numbers", "test", v2)  # idempotent per (run, name, role)
+
+    assert [(i.name, i.role, i.digest) for i in d.run_inputs(ME, r2)] == [
+        ("numbers", "train", v1.digest),
+        ("numbers", "test", v2.digest),
+    ]
+    version, users = d.consumers(ME, v1.digest[:8])
+    assert version.digest == v1.digest
+    assert sorted(u.run_id for u in users) == sorted([r1, r2])
+    (summary,) = d.list_datasets(ME)
+    assert (summary.name, summary.versions, summary.runs) == ("numbers", 2, 2)
+    assert [i.digest for i in d.history(ME, "numbers")] == [v1.digest, v1.digest, v2.digest]
+    actions = [e.action for e in services.tracking.audit_trail(ME, "run", r2)]
+    assert actions.count("dataset.log") == 3
+
+
+def test_dataset_errors_name_the_field(services: Services) -> None:
+    d = services.datasets
+    run = _run(services, "ds-errors")
+    v = _dataset_version(services, b"payload")
+    with pytest.raises(InvalidArgument) as err:
+        d.log_input(ME, run, "numbers", "training", v)
+    assert err.value.field == "role"
+    with pytest.raises(InvalidArgument) as err:
+        d.log_input(ME, run, "", "train", v)
+    assert err.value.field == "name"
+    with pytest.raises(InvalidArgument) as err:  # facts about bytes the hub does not have
+        d.log_input(ME, run, "numbers", "train", dataclasses.replace(v, blob="0" * 64))
+    assert err.value.field == "dataset.blob"
+    with pytest.raises(NotFound):
+        d.log_input(ME, "0" * 32, "numbers", "train", v)
+    with pytest.raises(NotFound):
+        d.get_version(ME, "abcdef")
+    with pytest.raises(NotFound):
+        d.history(ME, "never-logged")
+    with pytest.raises(InvalidArgument):
+        d.get_version(ME, "abc")  # too short to name a version
+    services.tracking.update_run(ME, run, status=RunStatus.FINISHED)
+    with pytest.raises(Conflict):
+        d.log_input(ME, run, "numbers", "train", v)
+    assert d.run_inputs(ME, run) == []
+
+
+def test_an_ambiguous_digest_prefix_is_refused(services: Services) -> None:
+    blob = _dataset_version(services, b"shared bytes").blob
+    twins = ["abcdef12" + "0" * 56, "abcdef12" + "0" * 55 + "1", "abcdef34" + "0" * 56]
+    with services.store.transaction(write=True) as tx:
+        for digest in twins:
+            tx.insert_dataset_version(_dataset_version(services, b"shared bytes", digest=digest, blob=blob))
+    with pytest.raises(InvalidArgument) as err:
+        services.datasets.get_version(ME, "abcdef")
+    assert "more than one" in str(err.value)
+    assert services.datasets.get_version(ME, "abcdef3").digest == twins[2]
+    assert services.datasets.get_version(ME, twins[1]).digest == twins[1]
+    with pytest.raises(NotFound):
+        services.datasets.get_version(ME, "abcdef5")

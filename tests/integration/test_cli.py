@@ -31,6 +31,10 @@ COMMANDS = [
     ["runs", "manifest"],
     ["runs", "diff"],
     ["reproduce"],
+    ["datasets"],
+    ["datasets", "list"],
+    ["datasets", "show"],
+    ["lineage"],
 ]
 
 
@@ -39,7 +43,7 @@ def test_every_command_has_help(cmd: list[str]) -> None:
     result = runner.invoke(app, [*cmd, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
-    if len(cmd) == 2 or cmd in (["server"], ["quickstart"], ["reproduce"]):
+    if len(cmd) == 2 or cmd in (["server"], ["quickstart"], ["reproduce"], ["lineage"]):
         assert "Example" in result.output
 
 

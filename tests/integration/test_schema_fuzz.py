@@ -14,7 +14,7 @@ from pathlib import Path
 from shipyard.testing import HubProcess
 
 
-def test_no_generated_request_gets_a_server_error(hub: HubProcess) -> None:
+def test_no_generated_request_gets_a_server_error(hub: HubProcess, tmp_path: Path) -> None:
     cli = Path(sys.executable).with_name("schemathesis")
     out = subprocess.run(
         [
@@ -32,6 +32,7 @@ def test_no_generated_request_gets_a_server_error(hub: HubProcess) -> None:
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=tmp_path,  # schemathesis keeps a cache in its working directory
     )
     report = out.stdout + out.stderr
     assert out.returncode == 0, report[-4000:]

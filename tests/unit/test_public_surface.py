@@ -26,6 +26,7 @@ EXPECTED = {
     "__version__",
     "active_run",
     "end_run",
+    "log_dataset",
     "log_metric",
     "log_metrics",
     "log_param",

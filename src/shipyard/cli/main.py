@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import db, experiments, reproduce, runs, server
+from shipyard.cli import datasets, db, experiments, reproduce, runs, server
 
 app = typer.Typer(
     name="shipyard",
@@ -15,8 +15,10 @@ app = typer.Typer(
 app.command("server")(server.server)
 app.command("quickstart")(server.quickstart)
 app.command("reproduce")(reproduce.reproduce)
+app.command("lineage")(datasets.lineage)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
+app.add_typer(datasets.app, name="datasets")
 app.add_typer(db.app, name="db")
 
 

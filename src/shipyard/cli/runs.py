@@ -8,7 +8,15 @@ import typer
 from rich.table import Table
 
 from shipyard.cli.common import JsonOpt, TrackingOpt, client_for, command, experiment_ids
-from shipyard.cli.output import STATUS_STYLE, console, fmt_duration, fmt_time, fmt_value, print_json
+from shipyard.cli.output import (
+    STATUS_STYLE,
+    console,
+    describe_version,
+    fmt_duration,
+    fmt_time,
+    fmt_value,
+    print_json,
+)
 
 app = typer.Typer(help="Runs: list, inspect and compare.", no_args_is_help=True)
 
@@ -81,13 +89,20 @@ def show_run(
 
     Example: shipyard runs show 3f2a...
     """
-    from shipyard.schemas import artifact_to_wire, run_to_wire
+    from shipyard.schemas import artifact_to_wire, dataset_input_to_wire, run_to_wire
 
     client = client_for(tracking_uri)
     run = client.get_run(run_id)
     artifacts = client.list_artifacts(run_id)
+    datasets = client.get_run_datasets(run_id)
     if json:
-        print_json({"run": run_to_wire(run), "artifacts": [artifact_to_wire(a) for a in artifacts]})
+        print_json(
+            {
+                "run": run_to_wire(run),
+                "artifacts": [artifact_to_wire(a) for a in artifacts],
+                "datasets": [dataset_input_to_wire(d) for d in datasets],
+            }
+        )
         return
     style = STATUS_STYLE.get(run.status.value, "")
     console.print(f"[bold]{run.name}[/bold]  {run.id}  [{style}]{run.status.value}[/{style}]")
@@ -103,6 +118,7 @@ def show_run(
             sorted((k, f"{fmt_value(m.value)}  (step {m.step})") for k, m in run.metrics.items()),
         ),
         ("Tags", sorted(run.tags.items())),
+        ("Datasets", [(f"{d.name} ({d.role})", describe_version(d.digest, d.version)) for d in datasets]),
         ("Artifacts", [(a.path, f"{a.size:,} B  sha256:{a.digest[:12]}") for a in artifacts]),
     ):
         if rows:
@@ -214,7 +230,7 @@ def diff_runs_command(
     tracking_uri: TrackingOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """What differs between two runs: params, metrics, code, dependencies, environment, seeds, hardware.
+    """What differs between two runs: params, metrics, datasets, code, dependencies, environment, seeds, hardware.
 
     Example: shipyard runs diff 3f2a... 9bc1...
     """
@@ -230,7 +246,8 @@ def diff_runs_command(
             manifests.append(load_manifest(client, r.id))
         except NotFound:
             manifests.append(None)
-    result = diff_runs(runs[0], runs[1], manifests[0], manifests[1])
+    inputs = (client.get_run_datasets(runs[0].id), client.get_run_datasets(runs[1].id))
+    result = diff_runs(runs[0], runs[1], manifests[0], manifests[1], inputs)
     if json:
         print_json(
             {
@@ -265,5 +282,10 @@ def _show(value: object) -> str:
         return "[dim]—[/dim]"
     if isinstance(value, float):
         return fmt_value(value)
+    if isinstance(value, dict) and "digest" in value:  # a dataset version
+        facts = [f"{value['digest'][:12]}"] + [
+            f"{value[k]:,} {k}" for k in ("rows", "columns") if value.get(k) is not None
+        ]
+        return ", ".join(facts)
     text = str(value)
     return text if len(text) <= 80 else text[:77] + "..."

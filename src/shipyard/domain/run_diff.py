@@ -4,15 +4,16 @@ machine. A pure function over two runs and their manifest documents."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shipyard.domain.datasets import DatasetInput, diff_inputs
 from shipyard.domain.tracking import Run
 
 __all__ = ["Change", "RunDiff", "diff_runs"]
 
-SECTIONS = ("params", "metrics", "code", "dependencies", "python", "environment", "seeds", "hardware")
+SECTIONS = ("params", "metrics", "datasets", "code", "dependencies", "python", "environment", "seeds", "hardware")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +71,21 @@ def _section(ma: Mapping[str, Any] | None, mb: Mapping[str, Any] | None, path: t
     return _dict_changes(get(ma), get(mb))
 
 
-def diff_runs(a: Run, b: Run, manifest_a: Mapping[str, Any] | None, manifest_b: Mapping[str, Any] | None) -> RunDiff:
-    """Compare two runs; manifests are the stored documents (``None`` if a run has none)."""
+def diff_runs(
+    a: Run,
+    b: Run,
+    manifest_a: Mapping[str, Any] | None,
+    manifest_b: Mapping[str, Any] | None,
+    datasets: tuple[Sequence[DatasetInput], Sequence[DatasetInput]] | None = None,
+) -> RunDiff:
+    """Compare two runs; manifests are the stored documents (``None`` if a run has none), and
+    ``datasets`` the two runs' dataset inputs (``None``: not compared)."""
     metrics_a = {k: m.value for k, m in a.metrics.items()}
     metrics_b = {k: m.value for k, m in b.metrics.items()}
     sections: dict[str, list[Change] | None] = {
         "params": _dict_changes(a.params, b.params),
         "metrics": _dict_changes(metrics_a, metrics_b),
+        "datasets": None if datasets is None else [Change(k, va, vb) for k, va, vb in diff_inputs(*datasets)],
     }
     code = _section(manifest_a, manifest_b, ("reproducible", "git"))
     sections["code"] = code

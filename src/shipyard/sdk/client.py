@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry, check_artifact_path
+from shipyard.domain.datasets import DatasetInput, DatasetSummary, DatasetVersion
 from shipyard.domain.pagination import Page
 from shipyard.domain.tracking import (
     Experiment,
@@ -235,6 +237,88 @@ class Client:
             target = target / path.rsplit("/", 1)[-1]
         self.backend.download_artifact(run_id, path, target)
         return target
+
+    # datasets ----------------------------------------------------------------------------------
+    def log_dataset(
+        self,
+        run_id: str,
+        data: Any,
+        *,
+        name: str,
+        role: str = "train",
+        profile: bool | None = None,
+        source: str | None = None,
+    ) -> DatasetInput:
+        """Log ``data`` as dataset ``name`` used by run ``run_id`` in ``role``.
+
+        ``data`` is a pandas or polars DataFrame, an Arrow table, a NumPy array, or the path of a
+        file or folder. Its version is its content digest: the same content logged again (under
+        any name, by any run) is stored once. Tables get a schema, a row count and a per-column
+        profile; ``profile=False`` skips the profile, ``profile=True`` also parses large CSV files
+        and reads whole Parquet files (by default only their footer statistics are read).
+
+        Example:
+            >>> from sklearn.datasets import load_iris            # doctest: +SKIP
+            >>> client.log_dataset(run.id, load_iris(as_frame=True).frame, name="iris")  # doctest: +SKIP
+        """
+        from shipyard.sdk.datasets import log_dataset
+
+        return log_dataset(self.backend, run_id, data, name=name, role=role, profile=profile, source=source)
+
+    def get_run_datasets(self, run_id: str) -> list[DatasetInput]:
+        """The datasets run ``run_id`` used, each with its version's facts."""
+        return self.backend.run_inputs(run_id)
+
+    def list_datasets(self) -> list[DatasetSummary]:
+        """Every dataset name with its number of versions and runs."""
+        return self.backend.list_datasets()
+
+    def get_dataset_history(self, name: str) -> list[DatasetInput]:
+        """Each time dataset ``name`` was logged, oldest first, with its version."""
+        return self.backend.dataset_history(name)
+
+    def get_dataset_version(self, ref: str) -> DatasetVersion:
+        """A version by its digest or a unique prefix (at least six characters)."""
+        return self.backend.get_dataset_version(ref)
+
+    def get_dataset_runs(self, ref: str) -> tuple[DatasetVersion, list[DatasetInput]]:
+        """A version and every run that used it: lineage read from the data's side."""
+        return self.backend.dataset_consumers(ref)
+
+    def download_dataset(self, ref: str, dest: str | Path) -> Path:
+        """The version's stored bytes written to ``dest`` (verified by digest): a Parquet file for
+        in-memory tables, the file itself for files, the listing JSON for folders."""
+        version = self.get_dataset_version(ref)
+        target = Path(dest)
+        if target.is_dir():
+            target = target / f"{version.digest[:12]}.{version.format}"
+        self.backend.download_blob(version.blob, target)
+        return target
+
+    def load_dataset(self, ref: str) -> Any:
+        """A table version as a ``pyarrow.Table`` (Parquet, Arrow, CSV content)."""
+        import tempfile
+
+        import pyarrow.csv as pacsv
+        import pyarrow.feather as feather
+        import pyarrow.parquet as pq
+
+        version = self.get_dataset_version(ref)
+        readers: dict[str, Any] = {
+            "parquet": pq.read_table,
+            "csv": pacsv.read_csv,
+            "csv.gz": pacsv.read_csv,
+            "arrow": feather.read_table,
+            "feather": feather.read_table,
+        }
+        if version.format not in readers:
+            raise InvalidArgument(
+                f"dataset version {version.digest[:12]} is {version.format}; use download_dataset for it",
+                field="ref",
+            )
+        with tempfile.TemporaryDirectory(prefix="shipyard-load-") as tmp:
+            path = self.download_dataset(version.digest, Path(tmp) / "data")
+            return readers[version.format](path)
 
 
 def _regular_file(path: Path) -> Path:

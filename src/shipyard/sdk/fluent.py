@@ -11,8 +11,10 @@ import contextvars
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from shipyard.domain.artifacts import ArtifactEntry
+from shipyard.domain.datasets import DatasetInput
 from shipyard.domain.tracking import Metric, Run, RunStatus, check_metric, now_ms
 from shipyard.errors import InvalidArgument
 from shipyard.sdk.buffer import MetricBuffer, flush_all_at_exit
@@ -24,6 +26,7 @@ __all__ = [
     "ActiveRun",
     "active_run",
     "end_run",
+    "log_dataset",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -92,6 +95,12 @@ class ActiveRun:
 
     def log_artifacts(self, local_dir: str | Path, artifact_path: str | None = None) -> list[ArtifactEntry]:
         return self.client.log_artifacts(self.id, local_dir, artifact_path)
+
+    def log_dataset(
+        self, data: Any, *, name: str, role: str = "train", profile: bool | None = None, source: str | None = None
+    ) -> DatasetInput:
+        """Log the dataset this run uses (see :meth:`Client.log_dataset`)."""
+        return self.client.log_dataset(self.id, data, name=name, role=role, profile=profile, source=source)
 
     def flush(self) -> None:
         """Wait until every metric point logged so far is stored (raises if it cannot be)."""
@@ -211,6 +220,13 @@ def log_params(params: Mapping[str, object]) -> None:
 
 def set_tag(key: str, value: str) -> None:
     _require().set_tag(key, value)
+
+
+def log_dataset(
+    data: Any, *, name: str, role: str = "train", profile: bool | None = None, source: str | None = None
+) -> DatasetInput:
+    """Log a dataset used by the active run (see :meth:`Client.log_dataset`)."""
+    return _require().log_dataset(data, name=name, role=role, profile=profile, source=source)
 
 
 def end_run(status: RunStatus | str = RunStatus.FINISHED) -> Run:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry
+from shipyard.domain.datasets import DatasetInput, DatasetSummary, DatasetVersion
 from shipyard.domain.pagination import Page
 from shipyard.domain.principals import Principal
 from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
 from shipyard.sdk.files import write_verified
 from shipyard.services import Services, build_services
-from shipyard.stores.artifacts import CHUNK_SIZE
+from shipyard.stores.artifacts import file_blocks
 
 __all__ = ["LocalBackend"]
 
@@ -28,6 +29,7 @@ class LocalBackend:
         self.who = Principal(settings.user)
         self._t = self.services.tracking
         self._a = self.services.artifacts
+        self._d = self.services.datasets
 
     def create_experiment(self, name: str, description: str, tags: Mapping[str, str]) -> Experiment:
         return self._t.create_experiment(self.who, name, description=description, tags=tags)
@@ -108,8 +110,7 @@ class LocalBackend:
         return self._t.metric_history(self.who, run_id, key)
 
     def upload_artifact(self, run_id: str, path: str, source: Path) -> ArtifactEntry:
-        with open(source, "rb", buffering=0) as fh:
-            return self._a.upload(self.who, run_id, path, iter(lambda: fh.read(CHUNK_SIZE), b""))
+        return self._a.upload(self.who, run_id, path, file_blocks(source))
 
     def list_artifacts(self, run_id: str, prefix: str | None) -> list[ArtifactEntry]:
         return self._a.list(self.who, run_id, prefix)
@@ -117,6 +118,31 @@ class LocalBackend:
     def download_artifact(self, run_id: str, path: str, dest: Path) -> ArtifactEntry:
         entry, chunks = self._a.read(self.who, run_id, path, verify=False)  # write_verified verifies
         return write_verified(dest, chunks, entry)
+
+    def upload_blob(self, source: Path) -> tuple[str, int]:
+        return self._d.put_blob(self.who, file_blocks(source))
+
+    def download_blob(self, digest: str, dest: Path) -> None:
+        chunks = self._d.read_blob(self.who, digest, verify=False)  # write_verified verifies
+        write_verified(dest, chunks, ArtifactEntry(dest.name, digest, 0))
+
+    def get_dataset_version(self, ref: str) -> DatasetVersion:
+        return self._d.get_version(self.who, ref)
+
+    def log_input(self, run_id: str, name: str, role: str, version: DatasetVersion) -> DatasetInput:
+        return self._d.log_input(self.who, run_id, name, role, version)
+
+    def run_inputs(self, run_id: str) -> list[DatasetInput]:
+        return self._d.run_inputs(self.who, run_id)
+
+    def list_datasets(self) -> list[DatasetSummary]:
+        return self._d.list_datasets(self.who)
+
+    def dataset_history(self, name: str) -> list[DatasetInput]:
+        return self._d.history(self.who, name)
+
+    def dataset_consumers(self, ref: str) -> tuple[DatasetVersion, list[DatasetInput]]:
+        return self._d.consumers(self.who, ref)
 
     def close(self) -> None:
         self.services.close()

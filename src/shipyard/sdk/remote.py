@@ -12,12 +12,17 @@ import urllib3
 
 from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry
+from shipyard.domain.datasets import DatasetInput, DatasetSummary, DatasetVersion
 from shipyard.domain.pagination import Page
 from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
 from shipyard.errors import AlreadyExists, Unavailable
 from shipyard.schemas import (
     API_PREFIX,
     artifact_from_wire,
+    dataset_input_from_wire,
+    dataset_summary_from_wire,
+    dataset_version_from_wire,
+    dataset_version_to_wire,
     experiment_from_wire,
     history_from_wire,
     metric_columns_to_wire,
@@ -187,6 +192,39 @@ class RemoteBackend:
 
     def download_artifact(self, run_id: str, path: str, dest: Path) -> ArtifactEntry:
         return self._bulk.download(self._artifact_url(run_id, path), dest, path)
+
+    # datasets ----------------------------------------------------------------------------------
+    def upload_blob(self, source: Path) -> tuple[str, int]:
+        found = self._bulk.upload("/blobs", source, method="POST")
+        return found["digest"], found["size"]
+
+    def download_blob(self, digest: str, dest: Path) -> None:
+        self._bulk.download(f"/blobs/{quote(digest, safe='')}", dest, dest.name)
+
+    def get_dataset_version(self, ref: str) -> DatasetVersion:
+        found = self._json("GET", f"/dataset-versions/{quote(ref, safe='')}")
+        return dataset_version_from_wire(found["dataset"])
+
+    def log_input(self, run_id: str, name: str, role: str, version: DatasetVersion) -> DatasetInput:
+        wire = dataset_version_to_wire(version)
+        del wire["created_at"], wire["created_by"]  # the hub stamps these
+        body = {"name": name, "role": role, "dataset": wire}
+        return dataset_input_from_wire(self._json("POST", f"/runs/{quote(run_id, safe='')}/datasets", json=body))
+
+    def run_inputs(self, run_id: str) -> list[DatasetInput]:
+        found = self._json("GET", f"/runs/{quote(run_id, safe='')}/datasets")
+        return [dataset_input_from_wire(d) for d in found["datasets"]]
+
+    def list_datasets(self) -> list[DatasetSummary]:
+        return [dataset_summary_from_wire(d) for d in self._json("GET", "/datasets")["datasets"]]
+
+    def dataset_history(self, name: str) -> list[DatasetInput]:
+        found = self._json("GET", f"/datasets/{quote(name, safe='/')}")
+        return [dataset_input_from_wire(d) for d in found["inputs"]]
+
+    def dataset_consumers(self, ref: str) -> tuple[DatasetVersion, list[DatasetInput]]:
+        found = self._json("GET", f"/dataset-versions/{quote(ref, safe='')}")
+        return dataset_version_from_wire(found["dataset"]), [dataset_input_from_wire(d) for d in found["runs"]]
 
     def close(self) -> None:
         self._pool.close()

@@ -67,8 +67,8 @@ class BulkTransfer:
             )
         return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout, blocksize=BLOCK)
 
-    def upload(self, path: str, source: Path) -> dict[str, Any]:
-        """PUT the file at ``source``; returns the decoded JSON answer."""
+    def upload(self, path: str, source: Path, *, method: str = "PUT") -> dict[str, Any]:
+        """Send the file at ``source`` as the body; returns the decoded JSON answer."""
         headers = {
             **self._headers,
             "content-type": "application/octet-stream",
@@ -77,7 +77,7 @@ class BulkTransfer:
         conn = self._connect()
         try:
             with open(source, "rb", buffering=0) as body:
-                conn.request("PUT", self._prefix + path, body=body, headers=headers)
+                conn.request(method, self._prefix + path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
         except OSError as exc:

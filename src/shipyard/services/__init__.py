@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from shipyard.config import Settings
 from shipyard.services.artifacts import ArtifactService
+from shipyard.services.datasets import DatasetService
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.artifacts import BlobStore, open_artifact_store
 from shipyard.stores.metadata import MetadataStore, open_metadata_store
 
-__all__ = ["ArtifactService", "Services", "TrackingService", "build_services"]
+__all__ = ["ArtifactService", "DatasetService", "Services", "TrackingService", "build_services"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Services:
     store: MetadataStore
     tracking: TrackingService
     artifacts: ArtifactService
+    datasets: DatasetService
 
     def close(self) -> None:
         self.store.close()
@@ -40,4 +42,5 @@ def build_services(settings: Settings) -> Services:
         store=store,
         tracking=TrackingService(store, max_batch_points=settings.max_batch_points),
         artifacts=ArtifactService(store, blobs),
+        datasets=DatasetService(store, blobs),
     )

@@ -25,7 +25,7 @@ class PendingUpload:
         self.path = path
         self._writer = writer
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | memoryview) -> None:
         self._writer.write(chunk)
 
     def commit(self) -> ArtifactEntry:
@@ -60,7 +60,7 @@ class ArtifactService:
         self._writable_run(run_id)
         return PendingUpload(self, who, run_id, path, self.blobs.open_writer())
 
-    def upload(self, who: Principal, run_id: str, path: str, chunks: Iterable[bytes]) -> ArtifactEntry:
+    def upload(self, who: Principal, run_id: str, path: str, chunks: Iterable[bytes | memoryview]) -> ArtifactEntry:
         """Stream ``chunks`` into the run's tree at ``path`` (replacing what was there)."""
         pending = self.begin_upload(who, run_id, path)
         try:

@@ -73,6 +73,12 @@ class LocalArtifactStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"no artifact data under {key!r}") from None
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 

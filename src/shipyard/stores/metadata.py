@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shipyard.domain.artifacts import ArtifactEntry
+from shipyard.domain.datasets import DatasetInput, DatasetVersion
 from shipyard.domain.filters import Expr, OrderBy
 from shipyard.domain.principals import AuditEvent
 from shipyard.domain.tracking import Experiment, MetricBatch, MetricHistory, Run, RunStatus
@@ -66,6 +67,24 @@ class Transaction(Protocol):
     def list_artifacts(self, run_id: str, prefix: str | None) -> list[ArtifactEntry]: ...
 
     def audit_events(self, target_type: str | None, target_id: str | None, limit: int) -> list[AuditEvent]: ...
+
+    def insert_dataset_version(self, v: DatasetVersion) -> bool: ...
+
+    def get_dataset_version(self, digest: str) -> DatasetVersion: ...
+
+    def find_dataset_versions(self, prefix: str, limit: int = 2) -> list[DatasetVersion]: ...
+
+    def put_run_input(self, inp: DatasetInput) -> None: ...
+
+    def list_inputs(
+        self,
+        *,
+        run_id: str | None = None,
+        name: str | None = None,
+        digest: str | None = None,
+        with_versions: bool = False,
+        limit: int = 100_000,
+    ) -> list[DatasetInput]: ...
 
 
 class MetadataStore(Protocol):

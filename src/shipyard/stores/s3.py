@@ -139,6 +139,17 @@ class S3ArtifactStore:
             raise
         return True
 
+    def size(self, key: str) -> int:
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except self._network_errors as exc:
+            raise self._unavailable(exc) from exc
+        except self._client_error as exc:
+            if self._is_missing(exc):
+                raise NotFound(f"no artifact data under {key!r}") from None
+            raise
+        return int(head["ContentLength"])
+
     def delete(self, key: str) -> None:
         """Delete the object; deleting a missing key is not an error."""
         s3_key = self._key(key)

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import StreamingResponse
 
 from shipyard.api.deps import Executor, FastJSON, executor, in_thread, principal, services
+from shipyard.api.streaming import COALESCE, OCTET_STREAM_BODY, stream_body
 from shipyard.domain.principals import Principal
 from shipyard.schemas import ArtifactOut, artifact_to_wire
 from shipyard.services import Services
-from shipyard.stores.artifacts import CHUNK_SIZE
 
 router = APIRouter(prefix="/runs/{run_id}/artifacts", tags=["artifacts"])
 
 DIGEST_HEADER = "x-shipyard-digest"
 VERIFY_HEADER = "x-shipyard-verify"
-_COALESCE = 4 * CHUNK_SIZE  # hand the writer thread large pieces: fewer thread hops per byte
 
 
 @router.put(
@@ -26,12 +24,7 @@ _COALESCE = 4 * CHUNK_SIZE  # hand the writer thread large pieces: fewer thread 
     status_code=201,
     response_model=ArtifactOut,
     response_class=FastJSON,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=OCTET_STREAM_BODY,
 )
 async def upload_artifact(
     run_id: str,
@@ -44,29 +37,7 @@ async def upload_artifact(
     """Stream the body into the run's artifact tree at ``path``. The body never sits in memory
     whole: it is hashed and written as it arrives."""
     pending = await in_thread(pool, svc.artifacts.begin_upload, who, run_id, path)
-    in_flight: asyncio.Future[None] | None = None  # one write runs while the next piece arrives
-    try:
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            parts.append(chunk)
-            size += len(chunk)
-            if size >= _COALESCE:
-                piece = b"".join(parts)
-                parts.clear()
-                size = 0
-                if in_flight is not None:
-                    await in_flight
-                in_flight = in_thread(pool, pending.write, piece)
-        if in_flight is not None:
-            await in_flight
-        if parts:
-            await in_thread(pool, pending.write, b"".join(parts))
-    except BaseException:
-        if in_flight is not None:
-            await asyncio.gather(in_flight, return_exceptions=True)
-        await in_thread(pool, pending.abort)
-        raise
+    await stream_body(request, pool, pending.write, pending.abort)
     entry = await in_thread(pool, pending.commit)
     return FastJSON(artifact_to_wire(entry), status_code=201)
 
@@ -102,7 +73,7 @@ async def download_artifact(
     verifies (``x-shipyard-verify: client``), the hub verifies while streaming and cuts the
     connection if the stored bytes are corrupt, so a corrupt file never arrives whole."""
     entry, chunks = await in_thread(
-        pool, lambda: svc.artifacts.read(who, run_id, path, verify=verify != "client", chunk_size=_COALESCE)
+        pool, lambda: svc.artifacts.read(who, run_id, path, verify=verify != "client", chunk_size=COALESCE)
     )
 
     def body() -> Iterator[bytes]:

@@ -117,3 +117,33 @@ audit = sa.Table(
     sa.Column("details", sa.JSON, nullable=False),
     sa.Index("ix_audit_target", "target_type", "target_id"),
 )
+
+# A dataset version is named by its content digest; the same content logged twice is one row.
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("schema", sa.JSON, nullable=False),
+    sa.Column("profile", sa.JSON, nullable=False),
+    sa.Column("blob", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(250), nullable=False, server_default=""),
+)
+
+# Lineage: which run used which version, under which name and role.
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(250), primary_key=True),
+    sa.Column("role", sa.String(32), primary_key=True),
+    sa.Column("digest", sa.String(64), sa.ForeignKey("dataset_versions.digest"), nullable=False),
+    sa.Column("logged_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_run_inputs_digest", "digest"),
+    sa.Index("ix_run_inputs_name_logged", "name", "logged_at"),
+)

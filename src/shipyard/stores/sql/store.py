@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.principals import AuditEvent
@@ -28,6 +27,7 @@ from shipyard.domain.tracking import (
 from shipyard.errors import AlreadyExists, Conflict, NotFound, Unavailable
 from shipyard.stores.metadata import RunSearch
 from shipyard.stores.sql import schema as t
+from shipyard.stores.sql.datasets import DatasetQueries
 from shipyard.stores.sql.engine import (
     WalCheckpointer,
     create_engine,
@@ -141,7 +141,7 @@ def _hot_statements(paramstyle: str) -> _HotSql:
     )
 
 
-class SqlTransaction:
+class SqlTransaction(DatasetQueries):
     """All reads and writes of one transaction (see :class:`~shipyard.stores.metadata.Transaction`)."""
 
     def __init__(self, conn: sa.Connection) -> None:
@@ -156,9 +156,6 @@ class SqlTransaction:
         if self._raw is None:
             self._raw = self.conn.connection.cursor()
         return self._raw
-
-    def _insert(self, table: sa.Table) -> Any:
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
     # audit -------------------------------------------------------------------------------------
     def append_audit(self, event: AuditEvent) -> None:
