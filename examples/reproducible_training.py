@@ -6,7 +6,9 @@
     shipyard reproduce <run id> --reuse-env             # run it again and compare
 
 ``start_run`` records the run manifest (commit and diff, command, packages, platform, seeds) with
-no further code; ``seed_everything`` seeds Python, NumPy and, when installed, PyTorch.
+no further code; ``seed_everything`` seeds Python, NumPy and, when installed, PyTorch;
+``log_dataset`` versions the train and test splits by content, with a profile of each
+(``shipyard datasets show breast-cancer``, ``shipyard lineage <run id>``).
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ def main(argv: list[str] | None = None) -> str:
     args = parser.parse_args(argv)
 
     seed = shipyard.seed_everything(args.seed)
-    X, y = load_breast_cancer(return_X_y=True)
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
 
     with shipyard.start_run(experiment="breast-cancer", name=f"rf-seed{seed}") as run:
+        # versioned by content: the same split is the same version, a new split a new one
+        run.log_dataset(X_train.assign(target=y_train), name="breast-cancer", role="train")
+        run.log_dataset(X_test.assign(target=y_test), name="breast-cancer", role="test")
         run.log_params({"model": "random_forest", "trees": args.trees, "depth": args.depth, "seed": seed})
         model = RandomForestClassifier(n_estimators=args.trees, max_depth=args.depth, random_state=seed, n_jobs=1)
         model.fit(X_train, y_train)

@@ -61,6 +61,10 @@ def test_same_commit_same_digest_then_reproduced(repo: Path, tmp_path: Path) -> 
     assert any(d.startswith("scikit-learn==") for d in a["reproducible"]["packages"]["distributions"])
     values = [{k: m.value for k, m in client.get_run(r).metrics.items()} for r in (first, second)]
     assert values[0] == values[1]  # seeded: identical numbers
+    inputs = [client.get_run_datasets(r) for r in (first, second)]
+    assert [(i.name, i.role) for i in inputs[0]] == [("breast-cancer", "train"), ("breast-cancer", "test")]
+    assert [i.digest for i in inputs[0]] == [i.digest for i in inputs[1]]  # the same split: the same versions
+    assert inputs[0][0].version is not None and inputs[0][0].version.rows == 426
 
     out = subprocess.run(
         [sys.executable, "-m", "shipyard.cli", "reproduce", first, "--reuse-env", "-t", str(home)],
@@ -70,6 +74,7 @@ def test_same_commit_same_digest_then_reproduced(repo: Path, tmp_path: Path) -> 
     assert "reproduced" in out.stdout
     for metric in ("accuracy", "roc_auc", "log_loss"):
         assert metric in out.stdout
+    assert out.stdout.count("same data") == 2  # both splits re-created with the same content
 
 
 def test_a_changed_seed_differs(repo: Path, tmp_path: Path) -> None:
@@ -90,3 +95,4 @@ def test_a_changed_seed_differs(repo: Path, tmp_path: Path) -> None:
         env=_env(home), capture_output=True, text=True,
     )  # fmt: skip
     assert '"key": "python"' in diff.stdout and '"a": 42' in diff.stdout  # ...and differs from the first by seed
+    assert '"key": "breast-cancer (train)"' in diff.stdout  # another seed, another split: other data

@@ -32,7 +32,8 @@ def reproduce(
 
     Checks out the recorded commit into a scratch worktree, applies the recorded patch, builds an
     environment with the recorded versions (or --reuse-env), re-runs the recorded command and
-    compares every metric. Exit code: 0 reproduced, 3 differs (1 or 2 on errors).
+    compares every metric and the content digest of every dataset the run logged. Exit code: 0
+    reproduced, 3 differs (1 or 2 on errors).
 
     Example: shipyard reproduce 3f2a... --rtol 1e-6 --reuse-env
     """
@@ -60,9 +61,21 @@ def reproduce(
             "[green]reproduced[/green]" if v.reproduced else "[red]differs[/red]",
         )
     console.print(table)
+    if result.datasets:
+        data = Table(title="datasets (content digests)")
+        for col in ("dataset", "original", "re-run", "verdict"):
+            data.add_column(col)
+        for d in result.datasets:
+            data.add_row(
+                d.key,
+                (d.original or "missing")[:12],
+                (d.new or "missing")[:12],
+                "[green]same data[/green]" if d.reproduced else "[red]differs[/red]",
+            )
+        console.print(data)
     if result.reproduced:
         console.print(f"[green bold]reproduced[/green bold]: run {result.new} matches run {run_id}.")
         return
-    moved = ", ".join(v.key for v in result.verdicts if not v.reproduced)
+    moved = ", ".join(result.moved)
     console.print(f"[red bold]differs[/red bold]: {moved}. Compare the two: shipyard runs diff {run_id} {result.new}")
     raise typer.Exit(DIFFERS_EXIT)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["MetricVerdict", "compare_metrics"]
+from shipyard.domain.datasets import DatasetInput
+
+__all__ = ["DatasetVerdict", "MetricVerdict", "compare_datasets", "compare_metrics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +42,24 @@ def compare_metrics(
             rel = 0.0 if a == b else math.inf
         verdicts.append(MetricVerdict(key, a, b, rel, math.isclose(a, b, rel_tol=rtol, abs_tol=atol)))
     return verdicts
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetVerdict:
+    """One dataset (``name (role)``) as the original run and the re-run used it: the same data
+    reproduces, anything else (changed, missing) does not."""
+
+    key: str
+    original: str | None
+    new: str | None
+
+    @property
+    def reproduced(self) -> bool:
+        return self.original is not None and self.original == self.new
+
+
+def compare_datasets(original: Sequence[DatasetInput], new: Sequence[DatasetInput]) -> list[DatasetVerdict]:
+    """Every dataset either run logged, by name and role, with both digests."""
+    a = {f"{i.name} ({i.role})": i.digest for i in original}
+    b = {f"{i.name} ({i.role})": i.digest for i in new}
+    return [DatasetVerdict(key, a.get(key), b.get(key)) for key in sorted(set(a) | set(b))]

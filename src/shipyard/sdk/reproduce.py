@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipyard.domain.reproduction import MetricVerdict, compare_metrics
+from shipyard.domain.reproduction import DatasetVerdict, MetricVerdict, compare_datasets, compare_metrics
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.sdk.client import Client
 from shipyard.sdk.manifests import PREFIX, load_manifest
@@ -52,15 +52,23 @@ class Plan:
 
 @dataclass(frozen=True)
 class Reproduction:
-    """The outcome: the new run and one verdict per metric."""
+    """The outcome: the new run, one verdict per metric and one per dataset."""
 
     original: str
     new: str
     verdicts: list[MetricVerdict]
+    datasets: list[DatasetVerdict] = field(default_factory=list)
 
     @property
     def reproduced(self) -> bool:
-        return all(v.reproduced for v in self.verdicts)
+        return all(v.reproduced for v in self.verdicts) and all(d.reproduced for d in self.datasets)
+
+    @property
+    def moved(self) -> list[str]:
+        """What did not reproduce: metric keys, then datasets as ``dataset NAME (ROLE)``."""
+        return [v.key for v in self.verdicts if not v.reproduced] + [
+            f"dataset {d.key}" for d in self.datasets if not d.reproduced
+        ]
 
 
 def make_plan(client: Client, run_id: str, *, reuse_env: bool) -> Plan:
@@ -178,7 +186,8 @@ def reproduce(client: Client, plan: Plan, *, rtol: float = 1e-9, atol: float = 0
     verdicts = compare_metrics(
         {k: m.value for k, m in original.metrics.items()}, {k: m.value for k, m in new.metrics.items()}, rtol, atol
     )
-    result = Reproduction(run_id, new.id, verdicts)
+    datasets = compare_datasets(client.get_run_datasets(run_id), client.get_run_datasets(new.id))
+    result = Reproduction(run_id, new.id, verdicts, datasets)
     verdict = "reproduced" if result.reproduced else "differs"
     client.set_tags(new.id, {"shipyard.reproduce.verdict": verdict})  # shipyard.reproduces: set at start_run
     client.set_tags(run_id, {"shipyard.reproduced_by": new.id, "shipyard.reproduce.verdict": verdict})

@@ -21,3 +21,18 @@ def test_absolute_tolerance_covers_values_near_zero() -> None:
     assert not v.reproduced
     [v] = compare_metrics({"bias": 0.0}, {"bias": 1e-12}, rtol=1e-9, atol=1e-9)
     assert v.reproduced
+
+
+def test_datasets_reproduce_only_with_the_same_content() -> None:
+    from shipyard.domain.datasets import DatasetInput
+    from shipyard.domain.reproduction import compare_datasets
+
+    d1, d2 = "1" * 64, "2" * 64
+    original = [DatasetInput("a", "iris", "train", d1, 1), DatasetInput("a", "iris", "test", d1, 1)]
+    new = [DatasetInput("b", "iris", "train", d1, 2), DatasetInput("b", "iris", "test", d2, 2)]
+    new += [DatasetInput("b", "extra", "other", d2, 2)]
+    verdicts = {v.key: v for v in compare_datasets(original, new)}
+    assert verdicts["iris (train)"].reproduced
+    assert not verdicts["iris (test)"].reproduced
+    assert verdicts["extra (other)"].original is None and not verdicts["extra (other)"].reproduced
+    assert compare_datasets([], []) == []
