@@ -54,6 +54,8 @@ def test_start_command_brings_up_a_hub_showing_the_example(tmp_path: Path) -> No
         assert all(r["status"] == "FINISHED" and r["metrics"]["accuracy"]["step"] == 29 for r in runs)
         arts = httpx.get(f"{base}/api/v1/runs/{runs[0]['id']}/artifacts").json()["artifacts"]
         assert [a["path"] for a in arts if not a["path"].startswith("_shipyard/")] == ["summary.json"]
+        (dataset,) = httpx.get(f"{base}/api/v1/datasets").json()["datasets"]
+        assert (dataset["name"], dataset["versions"], dataset["runs"]) == ("two-blobs", 1, 3)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
