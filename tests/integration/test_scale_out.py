@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sklearn.datasets import load_iris
+
 import shipyard
 from shipyard.testing import HubProcess, moto_s3, postgres_database
 
@@ -26,6 +28,7 @@ def test_hub_over_postgresql_and_s3(tmp_path: Path) -> None:
                 for step in range(1000):
                     run.log_metric("loss", 1 / (step + 1), step=step)
                 run.log_artifact(tmp_path / "weights.bin", "model/weights.bin")
+                data = run.log_dataset(load_iris(as_frame=True).frame, name="iris")
             # a second, stateless hub over the same database and bucket sees everything
             seen = b.get_run(run.id)
             assert seen.params == {"model": "gbm"}
@@ -33,6 +36,8 @@ def test_hub_over_postgresql_and_s3(tmp_path: Path) -> None:
             assert len(b.get_metric_history(run.id, "loss")) == 1000
             out = b.download_artifact(run.id, "model/weights.bin", tmp_path / "back.bin")
             assert out.read_bytes() == payload
+            assert [i.digest for i in b.get_run_datasets(run.id)] == [data.digest]
+            assert b.load_dataset(data.digest).num_rows == 150  # its Parquet blob lives in the bucket
             assert not list((tmp_path / "hub-a").rglob("blobs"))  # no blob landed on local disk
         finally:
             for h in hubs:
