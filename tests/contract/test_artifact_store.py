@@ -298,3 +298,19 @@ def test_s3_uri_needs_a_bucket(uri: str) -> None:
     pytest.importorskip("boto3")
     with pytest.raises(InvalidArgument):
         open_artifact_store(uri)
+
+
+@pytest.mark.parametrize("size", [0, 1, 63, 64, 65, 200])
+def test_file_blocks_yield_the_file_exactly_and_put_file_stores_it(
+    backend: Backend, tmp_path: Path, size: int
+) -> None:
+    from shipyard.stores.artifacts import file_blocks
+
+    payload = os.urandom(size)
+    path = _write(tmp_path / "f.bin", payload)
+    seen = [bytes(view) for view in file_blocks(path, block=64)]  # copied: views are reused
+    assert b"".join(seen) == payload
+    assert all(0 < len(s) <= 64 for s in seen)
+    digest, stored = BlobStore(backend.store).put_file(path)
+    assert (digest, stored) == (hashlib.sha256(payload).hexdigest(), size)
+    assert b"".join(BlobStore(backend.store).read_chunks(digest)) == payload

@@ -138,9 +138,10 @@ def file_blocks(path: Path, block: int = FILE_BLOCK) -> Iterator[memoryview]:
     hashing block n before taking block n+1. Reusing buffers instead of allocating a fresh one per
     read avoids faulting in new memory for every block (measured here: a 1 GiB copy took 1.6 s in
     fresh 1 MiB reads, 0.27 s through reused 8 MiB buffers)."""
-    buffers = (memoryview(bytearray(block)), memoryview(bytearray(block)))
-    turn = 0
     with open(path, "rb", buffering=0) as fh:
+        block = min(block, os.fstat(fh.fileno()).st_size + 1)  # small files get small buffers
+        buffers = (memoryview(bytearray(block)), memoryview(bytearray(block)))
+        turn = 0
         while n := fh.readinto(buffers[turn]):
             yield buffers[turn][:n]
             turn ^= 1
