@@ -51,12 +51,15 @@ class SchemeRegistry:
 
     def resolve(self, uri: str) -> Any:
         """The factory for ``uri``'s scheme, imported now."""
+        return self.get(scheme_of(uri), context=f" in {uri!r}")
+
+    def get(self, name: str, *, context: str = "") -> Any:
+        """The factory registered under ``name`` (a scheme, or a flavor name), imported now."""
         self._load_plugins()
-        scheme = scheme_of(uri)
-        target = self._targets.get(scheme)
+        target = self._targets.get(name.lower())
         if target is None:
-            known = ", ".join(f"{s}://" for s in self.schemes())
-            raise InvalidArgument(f"no {self.kind} for scheme {scheme!r} in {uri!r}; known: {known}")
+            known = ", ".join(self.schemes())
+            raise InvalidArgument(f"no {self.kind} named {name!r}{context}; known: {known}")
         module_name, _, attr = target.partition(":")
         return getattr(importlib.import_module(module_name), attr)
 

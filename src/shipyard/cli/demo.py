@@ -51,7 +51,7 @@ def _arrow(columns: dict[str, list[Any]]) -> Any:
 def log_example_runs(client: Client, experiment: str = "quickstart") -> list[str]:
     """Log three runs (one learning rate each) and return their ids."""
     rows = _data(seed=7)
-    table = {"x0": [r[0] for r in rows], "x1": [r[1] for r in rows], "label": [r[2] for r in rows]}
+    table: dict[str, list[Any]] = {name: [r[i] for r in rows] for i, name in enumerate(("x0", "x1", "label"))}
     ids = []
     for lr in (0.05, 0.2, 1.0):
         with start_run(experiment, name=f"logreg-lr{lr}", tags={"example": "quickstart"}, client=client) as run:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from shipyard.config import Settings
 from shipyard.services.artifacts import ArtifactService
 from shipyard.services.datasets import DatasetService
+from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.artifacts import BlobStore, open_artifact_store
 from shipyard.stores.metadata import MetadataStore, open_metadata_store
 
-__all__ = ["ArtifactService", "DatasetService", "Services", "TrackingService", "build_services"]
+__all__ = ["ArtifactService", "DatasetService", "RegistryService", "Services", "TrackingService", "build_services"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Services:
     tracking: TrackingService
     artifacts: ArtifactService
     datasets: DatasetService
+    registry: RegistryService
 
     def close(self) -> None:
         self.store.close()
@@ -43,4 +45,5 @@ def build_services(settings: Settings) -> Services:
         tracking=TrackingService(store, max_batch_points=settings.max_batch_points),
         artifacts=ArtifactService(store, blobs),
         datasets=DatasetService(store, blobs),
+        registry=RegistryService(store, blobs),
     )

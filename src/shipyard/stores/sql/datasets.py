@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shipyard.domain.datasets import DatasetInput, DatasetKind, DatasetVersion
 from shipyard.errors import NotFound
 from shipyard.stores.sql import schema as t
+from shipyard.stores.sql.base import Queries
 
 __all__ = ["DatasetQueries"]
 
@@ -33,15 +33,8 @@ def _version(row: Any) -> DatasetVersion:
     )
 
 
-class DatasetQueries:
-    """Needs ``self.conn`` (a connection inside a transaction) and ``self.dialect``."""
-
-    conn: sa.Connection
-    dialect: str
-
-    def _insert(self, table: sa.Table) -> Any:
-        """An INSERT that supports ON CONFLICT on both dialects."""
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+class DatasetQueries(Queries):
+    """Dataset versions and run inputs."""
 
     def insert_dataset_version(self, v: DatasetVersion) -> bool:
         """Store ``v`` unless its digest is known (same content, same facts); True if it was new."""

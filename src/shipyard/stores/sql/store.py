@@ -35,6 +35,7 @@ from shipyard.stores.sql.engine import (
     head_revision,
     upgrade,
 )
+from shipyard.stores.sql.registry import RegistryQueries
 from shipyard.stores.sql.search import build_search
 
 __all__ = ["SqlMetadataStore", "SqlTransaction"]
@@ -141,7 +142,7 @@ def _hot_statements(paramstyle: str) -> _HotSql:
     )
 
 
-class SqlTransaction(DatasetQueries):
+class SqlTransaction(DatasetQueries, RegistryQueries):
     """All reads and writes of one transaction (see :class:`~shipyard.stores.metadata.Transaction`)."""
 
     def __init__(self, conn: sa.Connection) -> None:

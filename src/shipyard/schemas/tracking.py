@@ -1,4 +1,4 @@
-"""REST wire models (``/api/v1``), shared by the hub (``api/``) and the remote SDK (``sdk/``).
+"""Tracking wire models: experiments, runs, metrics, artifacts.
 
 JSON has no NaN or infinity, so metric values that are not finite travel as the strings
 ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (the spelling JavaScript and MLflow use); every other
@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.domain.artifacts import ArtifactEntry
-from shipyard.domain.datasets import DatasetInput, DatasetKind, DatasetSummary, DatasetVersion
 from shipyard.domain.pagination import Page
 from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
 from shipyard.errors import InvalidArgument
@@ -23,11 +22,9 @@ __all__ = [
     "ArtifactOut",
     "CreateExperimentIn",
     "CreateRunIn",
-    "DatasetVersionIn",
     "ErrorBody",
     "ExperimentOut",
     "LogBatchIn",
-    "LogDatasetIn",
     "MetricHistoryOut",
     "MetricPointIn",
     "RunOut",
@@ -36,12 +33,6 @@ __all__ = [
     "UpdateRunIn",
     "artifact_from_wire",
     "artifact_to_wire",
-    "dataset_input_from_wire",
-    "dataset_input_to_wire",
-    "dataset_summary_from_wire",
-    "dataset_summary_to_wire",
-    "dataset_version_from_wire",
-    "dataset_version_to_wire",
     "decode_float",
     "encode_float",
     "experiment_from_wire",
@@ -52,6 +43,7 @@ __all__ = [
     "metric_columns_to_wire",
     "metrics_from_wire",
     "run_from_wire",
+    "run_page_to_wire",
     "run_to_wire",
 ]
 
@@ -139,32 +131,6 @@ class LogBatchIn(_In):
     metric_columns: MetricColumnsIn | None = None
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
-
-
-class ColumnIn(_In):
-    name: str
-    type: str
-
-
-class DatasetVersionIn(_In):
-    """A dataset version's facts, computed by the client where the data is; its bytes must already
-    be stored (``POST /api/v1/blobs``)."""
-
-    digest: str = Field(description="sha256 of the content (logical content for tables).")
-    kind: DatasetKind
-    format: str = Field(description="How the blob is encoded: parquet, csv, npy, folder, ...")
-    rows: int | None = None
-    size: int = Field(description="Bytes of the stored content.")
-    schema_: list[ColumnIn] = Field(default_factory=list, alias="schema")
-    profile: dict[str, Any] = Field(default_factory=dict, description="Per-column statistics.")
-    blob: str = Field(description="sha256 of the stored bytes.")
-    source: str = ""
-
-
-class LogDatasetIn(_In):
-    name: str = Field(description="The dataset's name, e.g. 'churn'.")
-    role: str = Field(default="train", description="train, validation, test, reference or other.")
-    dataset: DatasetVersionIn
 
 
 class SearchRunsIn(_In):
@@ -385,67 +351,3 @@ def metrics_from_wire(items: object, default_timestamp: int) -> MetricBatch:
         out.steps.append(p.get("step", 0))
         out.timestamps.append(default_timestamp if ts is None else ts)
     return out
-
-
-def dataset_version_to_wire(v: DatasetVersion) -> dict[str, Any]:
-    return {
-        "digest": v.digest,
-        "kind": v.kind.value,
-        "format": v.format,
-        "rows": v.rows,
-        "size": v.size,
-        "schema": [dict(c) for c in v.schema],
-        "profile": dict(v.profile),
-        "blob": v.blob,
-        "source": v.source,
-        "created_at": v.created_at,
-        "created_by": v.created_by,
-    }
-
-
-def dataset_version_from_wire(d: dict[str, Any]) -> DatasetVersion:
-    return DatasetVersion(
-        digest=d["digest"],
-        kind=DatasetKind(d["kind"]),
-        format=d["format"],
-        rows=d.get("rows"),
-        size=d["size"],
-        schema=tuple({"name": c["name"], "type": c["type"]} for c in d.get("schema", ())),
-        profile=d.get("profile") or {},
-        blob=d["blob"],
-        source=d.get("source", ""),
-        created_at=d.get("created_at", 0),
-        created_by=d.get("created_by", ""),
-    )
-
-
-def dataset_input_to_wire(i: DatasetInput) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "run_id": i.run_id,
-        "name": i.name,
-        "role": i.role,
-        "digest": i.digest,
-        "logged_at": i.logged_at,
-    }
-    if i.version is not None:
-        out["dataset"] = dataset_version_to_wire(i.version)
-    return out
-
-
-def dataset_input_from_wire(d: dict[str, Any]) -> DatasetInput:
-    version = dataset_version_from_wire(d["dataset"]) if d.get("dataset") else None
-    return DatasetInput(d["run_id"], d["name"], d["role"], d["digest"], d["logged_at"], version)
-
-
-def dataset_summary_to_wire(s: DatasetSummary) -> dict[str, Any]:
-    return {
-        "name": s.name,
-        "versions": s.versions,
-        "runs": s.runs,
-        "latest_digest": s.latest_digest,
-        "last_logged_at": s.last_logged_at,
-    }
-
-
-def dataset_summary_from_wire(d: dict[str, Any]) -> DatasetSummary:
-    return DatasetSummary(d["name"], d["versions"], d["runs"], d["latest_digest"], d["last_logged_at"])
