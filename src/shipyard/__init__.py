@@ -9,7 +9,9 @@ Track runs locally (SQLite + a folder, no server) or against a hub (``SHIPYARD_T
         for epoch in range(10):
             run.log_metric("loss", 1 / (epoch + 1), step=epoch)
         run.log_dataset(train_df, name="churn", role="train")  # versioned by content, profiled
-        run.log_artifact("model.onnx")
+        run.log_model(clf, input_example=X_test[:5], registered_model_name="churn")
+
+    model = shipyard.load_model("models:/churn/latest")   # checks its input, then predicts
 
     client = shipyard.Client()
     best = client.search_runs(["churn"], filter='params.model = "rf"', order_by=["metrics.loss ASC"])
@@ -33,11 +35,14 @@ from shipyard.sdk import (
     Client,
     active_run,
     end_run,
+    load_model,
     log_dataset,
     log_metric,
     log_metrics,
+    log_model,
     log_param,
     log_params,
+    register_model,
     set_tag,
     start_run,
 )
@@ -64,11 +69,14 @@ __all__ = [
     "__version__",
     "active_run",
     "end_run",
+    "load_model",
     "log_dataset",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
+    "register_model",
     "seed_everything",
     "set_tag",
     "start_run",

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
         default=0.5, gt=0, description="Seconds between background metric flushes (remote mode)."
     )
     flush_max_points: int = Field(default=5_000, gt=0, description="Points that trigger an early background flush.")
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Where loaded model bundles are kept (verified, by digest); default <home>/cache.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -115,6 +119,9 @@ class Settings(BaseSettings):
         if self.artifact_uri:
             return self.artifact_uri
         return str(self.home.expanduser().absolute() / "artifacts")
+
+    def resolved_cache_dir(self) -> Path:
+        return (self.cache_dir or self.home / "cache").expanduser().absolute()
 
     def is_remote(self) -> bool:
         """True when clients should talk to a hub over HTTP."""

@@ -371,3 +371,97 @@ def test_an_ambiguous_digest_prefix_is_refused(services: Services) -> None:
     assert services.datasets.get_version(ME, twins[1]).digest == twins[1]
     with pytest.raises(NotFound):
         services.datasets.get_version(ME, "abcdef5")
+
+
+def _bundle_run(services: Services) -> str:
+    """A run holding a real bundle at ``model/`` (a plain Python function)."""
+    import tempfile
+    from pathlib import Path
+
+    from shipyard.flavors.bundle import bundle_files, save_bundle
+
+    run = _run(services, "registry")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "b"
+        save_bundle(len, root, flavor="python")  # pickled; the registry reads manifests, never loads models
+        for rel, path in bundle_files(root):
+            services.artifacts.upload(ME, run, f"model/{rel}", [path.read_bytes()])
+    return run
+
+
+def test_registry_versions_aliases_and_refs(services: Services) -> None:
+    r = services.registry
+    run = _bundle_run(services)
+    v1 = r.create_version(ME, "churn", run, "model", tags={"stage": "candidate"})
+    v2 = r.create_version(ME, "churn", run, "model/")
+    assert (v1.version, v2.version) == (1, 2)
+    assert v1.flavor == "python" and v1.bundle_digest == v2.bundle_digest and v1.tags == {"stage": "candidate"}
+    r.set_alias(ME, "churn", "production", 1)
+    r.set_alias(ME, "churn", "staging", 2)
+    assert r.resolve(ME, "models:/churn@production").version == 1
+    assert r.resolve(ME, "churn@staging").version == 2
+    assert r.resolve(ME, "models:/churn/latest").version == 2
+    assert r.resolve(ME, "models:/churn/1").aliases == ("production",)
+    moved = r.set_alias(ME, "churn", "production", 2)
+    assert moved.aliases == ("production", "staging")
+    assert r.get_model(ME, "churn").aliases == {"production": 2, "staging": 2}
+    r.delete_alias(ME, "churn", "staging")
+    with pytest.raises(NotFound):
+        r.resolve(ME, "models:/churn@staging")
+    assert [v.version for v in r.versions_of_run(ME, run)] == [1, 2]
+    updated = r.update_model(ME, "churn", description="Who leaves next month", tags={"team": "growth"})
+    assert updated.description == "Who leaves next month" and updated.tags == {"team": "growth"}
+    trail = [e.action for e in services.tracking.audit_trail(ME, "model", "churn")]
+    assert trail.count("model.alias.set") == 3 and "model.version.create" in trail
+
+
+def test_registry_errors_name_the_field(services: Services) -> None:
+    r = services.registry
+    run = _bundle_run(services)
+    with pytest.raises(InvalidArgument) as err:
+        r.create_version(ME, "bad name", run, "model")
+    assert err.value.field == "name"
+    with pytest.raises(InvalidArgument) as err:
+        r.create_version(ME, "m", run, "elsewhere")
+    assert err.value.field == "artifact_path"
+    with pytest.raises(NotFound):
+        r.create_version(ME, "m", run, "model", create_model=False)
+    r.create_version(ME, "m", run, "model")
+    with pytest.raises(NotFound):
+        r.set_alias(ME, "m", "production", 7)
+    with pytest.raises(InvalidArgument) as err:
+        r.set_alias(ME, "m", "latest", 1)
+    assert err.value.field == "alias"
+    with pytest.raises(AlreadyExists):
+        r.create_model(ME, "m")
+    with pytest.raises(NotFound):
+        r.resolve(ME, "models:/nope/latest")
+
+
+def test_a_bundle_that_does_not_match_its_manifest_is_not_registered(services: Services) -> None:
+    from shipyard.errors import IntegrityError
+
+    run = _bundle_run(services)
+    services.artifacts.upload(ME, run, "model/MODEL_CARD.md", [b"edited after the manifest was written"])
+    with pytest.raises(IntegrityError, match=r"MODEL_CARD\.md"):
+        services.registry.create_version(ME, "tampered", run, "model")
+
+
+def test_concurrent_registrations_get_distinct_versions(services: Services) -> None:
+    run = _bundle_run(services)
+    services.registry.create_model(ME, "busy")
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def register() -> None:
+        for _ in range(5):
+            v = services.registry.create_version(ME, "busy", run, "model")
+            with lock:
+                got.append(v.version)
+
+    threads = [threading.Thread(target=register) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == list(range(1, 21))

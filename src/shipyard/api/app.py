@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.fastpath import LogFastPath
-from shipyard.api.routes import artifacts, datasets, experiments, index, runs
+from shipyard.api.routes import artifacts, datasets, experiments, index, models, runs
 from shipyard.config import Settings
 from shipyard.schemas import API_PREFIX
 from shipyard.services import Services, build_services
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.executor = pool
     install_error_handlers(app)
     app.add_middleware(LogFastPath, services=svc, pool=pool)  # the logging hot path, before routing
-    for module in (experiments, runs, artifacts, datasets):
+    for module in (experiments, runs, artifacts, datasets, models):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(index.router)
 

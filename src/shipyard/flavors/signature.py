@@ -179,7 +179,10 @@ def _enforce_columns(specs: Iterable[ColumnSpec], data: Any) -> Columns:
         values = cols[spec.name]
         if values.ndim != 1:
             raise InvalidArgument(f"column {spec.name!r} must be one value per row", field=spec.name)
-        given, missing = dtype_of(values)
+        try:
+            given, missing = dtype_of(values)
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"column {spec.name!r}: {exc.message}", field=spec.name) from None
         if missing and not spec.nullable:
             raise InvalidArgument(f"column {spec.name!r} has missing values and the model takes none", field=spec.name)
         if not can_widen(given, spec.dtype):

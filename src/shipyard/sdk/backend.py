@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.datasets import DatasetInput, DatasetSummary, DatasetVersion
 from shipyard.domain.pagination import Page
+from shipyard.domain.registry import ModelVersion, RegisteredModel
 from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
 
 __all__ = ["Backend"]
@@ -95,5 +96,35 @@ class Backend(Protocol):
     def dataset_history(self, name: str) -> list[DatasetInput]: ...
 
     def dataset_consumers(self, ref: str) -> tuple[DatasetVersion, list[DatasetInput]]: ...
+
+    def create_model(self, name: str, description: str, tags: Mapping[str, str]) -> RegisteredModel: ...
+
+    def get_model(self, name: str) -> RegisteredModel: ...
+
+    def list_models(self) -> list[RegisteredModel]: ...
+
+    def update_model(self, name: str, description: str | None, tags: Mapping[str, str]) -> RegisteredModel: ...
+
+    def create_model_version(
+        self, name: str, run_id: str, artifact_path: str, description: str, tags: Mapping[str, str]
+    ) -> ModelVersion: ...
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]: ...
+
+    def resolve_model(self, ref: str) -> ModelVersion: ...
+
+    def update_model_version(
+        self, name: str, version: int, description: str | None, tags: Mapping[str, str]
+    ) -> ModelVersion: ...
+
+    def add_model_variant(
+        self, name: str, version: int, variant: str, artifact_path: str, facts: Mapping[str, Any]
+    ) -> ModelVersion: ...
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> ModelVersion: ...
+
+    def delete_model_alias(self, name: str, alias: str) -> None: ...
+
+    def run_model_versions(self, run_id: str) -> list[ModelVersion]: ...
 
     def close(self) -> None: ...

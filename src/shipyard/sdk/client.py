@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry, check_artifact_path
 from shipyard.domain.datasets import DatasetInput, DatasetSummary, DatasetVersion
 from shipyard.domain.pagination import Page
+from shipyard.domain.registry import ModelVersion, RegisteredModel
 from shipyard.domain.tracking import (
     Experiment,
     Metric,
@@ -23,6 +24,9 @@ from shipyard.domain.tracking import (
 )
 from shipyard.errors import InvalidArgument
 from shipyard.sdk.backend import Backend
+
+if TYPE_CHECKING:
+    from shipyard.sdk.models import LoggedModel
 
 __all__ = ["Client"]
 
@@ -319,6 +323,98 @@ class Client:
         with tempfile.TemporaryDirectory(prefix="shipyard-load-") as tmp:
             path = self.download_dataset(version.digest, Path(tmp) / "data")
             return readers[version.format](path)
+
+    # models ------------------------------------------------------------------------------------
+    def log_model(
+        self,
+        run_id: str,
+        model: Any,
+        *,
+        artifact_path: str = "model",
+        input_example: Any = None,
+        signature: Any = None,
+        flavor: str | None = None,
+        registered_model_name: str | None = None,
+        card: str | None = None,
+    ) -> LoggedModel:
+        """Store ``model`` as a bundle under ``artifact_path`` of run ``run_id`` (flavor chosen from
+        its type unless given; signature inferred from ``input_example``); with
+        ``registered_model_name``, register it as that model's next version."""
+        from shipyard.sdk.models import log_model
+
+        return log_model(
+            self,
+            run_id,
+            model,
+            artifact_path=artifact_path,
+            input_example=input_example,
+            signature=signature,
+            flavor=flavor,
+            registered_model_name=registered_model_name,
+            card=card,
+        )
+
+    def register_model(
+        self, source: str, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> ModelVersion:
+        """Register the bundle at ``source`` (``runs:/RUN_ID/PATH``) as the next version of ``name``."""
+        from shipyard.sdk.models import register_model
+
+        return register_model(self, source, name, description=description, tags=dict(tags or {}))
+
+    def load_model(self, ref: str, *, trust: bool = False, variant: str | None = None) -> Any:
+        """The model ``ref`` names (``models:/churn@production``, ``models:/churn/3``), verified and
+        ready to call; see :func:`shipyard.load_model`."""
+        from shipyard.sdk.models import load_model
+
+        return load_model(self, ref, trust=trust, variant=variant)
+
+    def download_bundle(self, ref: str, dest: str | Path, *, variant: str | None = None) -> Path:
+        """Copy the verified bundle of ``ref`` into the new folder ``dest``."""
+        from shipyard.sdk.models import download_bundle
+
+        return download_bundle(self, ref, Path(dest), variant=variant)
+
+    def create_model(
+        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> RegisteredModel:
+        return self.backend.create_model(name, description, dict(tags or {}))
+
+    def get_model(self, name: str) -> RegisteredModel:
+        return self.backend.get_model(name)
+
+    def list_models(self) -> list[RegisteredModel]:
+        return self.backend.list_models()
+
+    def update_model(
+        self, name: str, *, description: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> RegisteredModel:
+        return self.backend.update_model(name, description, dict(tags or {}))
+
+    def get_model_version(self, ref: str) -> ModelVersion:
+        """The version ``ref`` names: ``models:/NAME/3``, ``models:/NAME@ALIAS``, ``models:/NAME/latest``."""
+        from shipyard.domain.registry import parse_model_ref
+
+        return self.backend.resolve_model(str(parse_model_ref(ref)))
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        return self.backend.list_model_versions(name)
+
+    def update_model_version(
+        self, name: str, version: int, *, description: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> ModelVersion:
+        return self.backend.update_model_version(name, version, description, dict(tags or {}))
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> ModelVersion:
+        """Point ``alias`` at ``version`` atomically (readers see the old or the new version)."""
+        return self.backend.set_model_alias(name, alias, version)
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        self.backend.delete_model_alias(name, alias)
+
+    def get_run_model_versions(self, run_id: str) -> list[ModelVersion]:
+        """Model versions registered from this run's bundles."""
+        return self.backend.run_model_versions(run_id)
 
 
 def _regular_file(path: Path) -> Path:

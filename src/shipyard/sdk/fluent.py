@@ -15,22 +15,27 @@ from typing import Any
 
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.datasets import DatasetInput
+from shipyard.domain.registry import ModelVersion
 from shipyard.domain.tracking import Metric, Run, RunStatus, check_metric, now_ms
 from shipyard.errors import InvalidArgument
 from shipyard.sdk.buffer import MetricBuffer, flush_all_at_exit
 from shipyard.sdk.client import Client, default_client
 from shipyard.sdk.manifests import record_manifest
+from shipyard.sdk.models import LoggedModel
 from shipyard.sdk.reproduce import reproduction_tags
 
 __all__ = [
     "ActiveRun",
     "active_run",
     "end_run",
+    "load_model",
     "log_dataset",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
+    "register_model",
     "set_tag",
     "start_run",
 ]
@@ -101,6 +106,10 @@ class ActiveRun:
     ) -> DatasetInput:
         """Log the dataset this run uses (see :meth:`Client.log_dataset`)."""
         return self.client.log_dataset(self.id, data, name=name, role=role, profile=profile, source=source)
+
+    def log_model(self, model: Any, *, artifact_path: str = "model", **options: Any) -> LoggedModel:
+        """Store ``model`` as a bundle in this run (see :meth:`Client.log_model`)."""
+        return self.client.log_model(self.id, model, artifact_path=artifact_path, **options)
 
     def flush(self) -> None:
         """Wait until every metric point logged so far is stored (raises if it cannot be)."""
@@ -227,6 +236,47 @@ def log_dataset(
 ) -> DatasetInput:
     """Log a dataset used by the active run (see :meth:`Client.log_dataset`)."""
     return _require().log_dataset(data, name=name, role=role, profile=profile, source=source)
+
+
+def log_model(model: Any, *, artifact_path: str = "model", **options: Any) -> LoggedModel:
+    """Store ``model`` as a bundle in the active run (see :meth:`Client.log_model`)."""
+    return _require().log_model(model, artifact_path=artifact_path, **options)
+
+
+def register_model(
+    model: Any, name: str, *, input_example: Any = None, client: Client | None = None, **options: Any
+) -> ModelVersion:
+    """Register a model as the next version of ``name``.
+
+    ``model`` is a ``runs:/RUN_ID/PATH`` of a logged bundle, or a model object: then it is logged
+    first, to the active run, or else to a new run of experiment ``models``.
+
+    Example:
+        >>> version = shipyard.register_model(clf, "churn", input_example=X_test[:5])  # doctest: +SKIP
+        >>> shipyard.Client().set_model_alias("churn", "production", version.version)  # doctest: +SKIP
+    """
+    if isinstance(model, str):
+        return (client or default_client()).register_model(model, name, **options)
+    current = active_run()
+    if current is not None and (client is None or client is current.client):
+        logged = current.log_model(model, input_example=input_example, registered_model_name=name, **options)
+    else:
+        with start_run("models", name=f"register-{name}", client=client) as run:
+            logged = run.log_model(model, input_example=input_example, registered_model_name=name, **options)
+    if logged.version is None:
+        raise RuntimeError("registration returned no version")
+    return logged.version
+
+
+def load_model(ref: str, *, trust: bool = False, variant: str | None = None, client: Client | None = None) -> Any:
+    """Load ``ref`` (``models:/churn@production``, ``models:/churn/3``, ``models:/churn/latest``)
+    as a callable that checks its input against the model's signature first.
+
+    The bundle is downloaded once into the cache and verified file by file; formats that can run
+    code when read (pickle) load only with ``trust=True``. ``variant="onnx"`` loads the ONNX
+    export of the version when one was recorded.
+    """
+    return (client or default_client()).load_model(ref, trust=trust, variant=variant)
 
 
 def end_run(status: RunStatus | str = RunStatus.FINISHED) -> Run:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.datasets import DatasetInput, DatasetSummary, DatasetVersion
 from shipyard.domain.pagination import Page
 from shipyard.domain.principals import Principal
+from shipyard.domain.registry import ModelVersion, RegisteredModel
 from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
 from shipyard.sdk.files import write_verified
 from shipyard.services import Services, build_services
@@ -30,6 +32,7 @@ class LocalBackend:
         self._t = self.services.tracking
         self._a = self.services.artifacts
         self._d = self.services.datasets
+        self._r = self.services.registry
 
     def create_experiment(self, name: str, description: str, tags: Mapping[str, str]) -> Experiment:
         return self._t.create_experiment(self.who, name, description=description, tags=tags)
@@ -143,6 +146,48 @@ class LocalBackend:
 
     def dataset_consumers(self, ref: str) -> tuple[DatasetVersion, list[DatasetInput]]:
         return self._d.consumers(self.who, ref)
+
+    def create_model(self, name: str, description: str, tags: Mapping[str, str]) -> RegisteredModel:
+        return self._r.create_model(self.who, name, description=description, tags=tags)
+
+    def get_model(self, name: str) -> RegisteredModel:
+        return self._r.get_model(self.who, name)
+
+    def list_models(self) -> list[RegisteredModel]:
+        return self._r.list_models(self.who)
+
+    def update_model(self, name: str, description: str | None, tags: Mapping[str, str]) -> RegisteredModel:
+        return self._r.update_model(self.who, name, description=description, tags=tags)
+
+    def create_model_version(
+        self, name: str, run_id: str, artifact_path: str, description: str, tags: Mapping[str, str]
+    ) -> ModelVersion:
+        return self._r.create_version(self.who, name, run_id, artifact_path, description=description, tags=tags)
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        return self._r.list_versions(self.who, name)
+
+    def resolve_model(self, ref: str) -> ModelVersion:
+        return self._r.resolve(self.who, ref)
+
+    def update_model_version(
+        self, name: str, version: int, description: str | None, tags: Mapping[str, str]
+    ) -> ModelVersion:
+        return self._r.update_version(self.who, name, version, description=description, tags=tags)
+
+    def add_model_variant(
+        self, name: str, version: int, variant: str, artifact_path: str, facts: Mapping[str, Any]
+    ) -> ModelVersion:
+        return self._r.add_variant(self.who, name, version, variant, artifact_path, facts)
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> ModelVersion:
+        return self._r.set_alias(self.who, name, alias, version)
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        self._r.delete_alias(self.who, name, alias)
+
+    def run_model_versions(self, run_id: str) -> list[ModelVersion]:
+        return self._r.versions_of_run(self.who, run_id)
 
     def close(self) -> None:
         self.services.close()

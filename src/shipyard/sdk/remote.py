@@ -14,6 +14,7 @@ from shipyard.config import Settings
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.datasets import DatasetInput, DatasetSummary, DatasetVersion
 from shipyard.domain.pagination import Page
+from shipyard.domain.registry import ModelVersion, RegisteredModel
 from shipyard.domain.tracking import Experiment, Metric, MetricBatch, MetricHistory, Run, RunStatus
 from shipyard.errors import AlreadyExists, Unavailable
 from shipyard.schemas import (
@@ -26,6 +27,8 @@ from shipyard.schemas import (
     experiment_from_wire,
     history_from_wire,
     metric_columns_to_wire,
+    model_from_wire,
+    model_version_from_wire,
     run_from_wire,
 )
 from shipyard.sdk.transfer import BulkTransfer, raise_for_status
@@ -225,6 +228,59 @@ class RemoteBackend:
     def dataset_consumers(self, ref: str) -> tuple[DatasetVersion, list[DatasetInput]]:
         found = self._json("GET", f"/dataset-versions/{quote(ref, safe='')}")
         return dataset_version_from_wire(found["dataset"]), [dataset_input_from_wire(d) for d in found["runs"]]
+
+    # registry ----------------------------------------------------------------------------------
+    def create_model(self, name: str, description: str, tags: Mapping[str, str]) -> RegisteredModel:
+        body = {"name": name, "description": description, "tags": dict(tags)}
+        return model_from_wire(self._json("POST", "/models", json=body))
+
+    def get_model(self, name: str) -> RegisteredModel:
+        return model_from_wire(self._json("GET", f"/models/{quote(name, safe='')}"))
+
+    def list_models(self) -> list[RegisteredModel]:
+        return [model_from_wire(m) for m in self._json("GET", "/models")["models"]]
+
+    def update_model(self, name: str, description: str | None, tags: Mapping[str, str]) -> RegisteredModel:
+        body = {"description": description, "tags": dict(tags)}
+        return model_from_wire(self._json("PATCH", f"/models/{quote(name, safe='')}", json=body))
+
+    def create_model_version(
+        self, name: str, run_id: str, artifact_path: str, description: str, tags: Mapping[str, str]
+    ) -> ModelVersion:
+        body = {"run_id": run_id, "artifact_path": artifact_path, "description": description, "tags": dict(tags)}
+        return model_version_from_wire(self._json("POST", f"/models/{quote(name, safe='')}/versions", json=body))
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        found = self._json("GET", f"/models/{quote(name, safe='')}/versions")
+        return [model_version_from_wire(v) for v in found["versions"]]
+
+    def resolve_model(self, ref: str) -> ModelVersion:
+        return model_version_from_wire(self._json("GET", "/model-versions/resolve", params={"ref": ref}))
+
+    def update_model_version(
+        self, name: str, version: int, description: str | None, tags: Mapping[str, str]
+    ) -> ModelVersion:
+        body = {"description": description, "tags": dict(tags)}
+        path = f"/models/{quote(name, safe='')}/versions/{version}"
+        return model_version_from_wire(self._json("PATCH", path, json=body))
+
+    def add_model_variant(
+        self, name: str, version: int, variant: str, artifact_path: str, facts: Mapping[str, Any]
+    ) -> ModelVersion:
+        path = f"/models/{quote(name, safe='')}/versions/{version}/variants/{quote(variant, safe='')}"
+        body = {"artifact_path": artifact_path, "facts": dict(facts)}
+        return model_version_from_wire(self._json("PUT", path, json=body))
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> ModelVersion:
+        path = f"/models/{quote(name, safe='')}/aliases/{quote(alias, safe='')}"
+        return model_version_from_wire(self._json("PUT", path, json={"version": version}))
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        self._request("DELETE", f"/models/{quote(name, safe='')}/aliases/{quote(alias, safe='')}")
+
+    def run_model_versions(self, run_id: str) -> list[ModelVersion]:
+        found = self._json("GET", f"/runs/{quote(run_id, safe='')}/model-versions")
+        return [model_version_from_wire(v) for v in found["versions"]]
 
     def close(self) -> None:
         self._pool.close()
