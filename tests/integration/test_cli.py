@@ -35,6 +35,12 @@ COMMANDS = [
     ["datasets", "list"],
     ["datasets", "show"],
     ["lineage"],
+    ["models"],
+    ["models", "list"],
+    ["models", "show"],
+    ["models", "register"],
+    ["models", "alias"],
+    ["models", "build"],
 ]
 
 

@@ -175,8 +175,9 @@ def lineage(
     tracking_uri: TrackingOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Where a run came from and what it touched: its datasets (and the other runs that used
-    them), its code commit and manifest, its parent and the runs it reproduces.
+    """Where a run came from and what it made: its datasets (and the other runs that used them),
+    the model versions registered from it, its code commit and manifest, its parent and the runs
+    it reproduces.
 
     Example: shipyard lineage 3f2a...
     """
@@ -187,6 +188,7 @@ def lineage(
     inputs = client.get_run_datasets(run_id)
     shared = {i.digest: [u for u in client.get_dataset_runs(i.digest)[1] if u.run_id != run_id] for i in inputs}
     tags = run.tags
+    versions = client.get_run_model_versions(run_id)
     links = {
         "parent": run.parent_run_id,
         "reproduces": tags.get("shipyard.reproduces"),
@@ -202,6 +204,7 @@ def lineage(
                     dataset_input_to_wire(i) | {"also_used_by": sorted({u.run_id for u in shared[i.digest]})}
                     for i in inputs
                 ],
+                "model_versions": [v.ref for v in versions],
                 **links,
             }
         )
@@ -213,6 +216,10 @@ def lineage(
         others = sorted({u.run_id for u in shared[i.digest]})
         if others:
             node.add(f"[dim]also used by {len(others)} run(s): {', '.join(o[:8] for o in others[:5])}[/dim]")
+    if versions:
+        out = tree.add("[bold]model versions[/bold]")
+        for v in versions:
+            out.add(f"{v.ref}  {v.flavor}  aliases: {', '.join(v.aliases) or '-'}")
     code = tree.add("[bold]code[/bold]")
     code.add(f"commit {links['commit'] or '-'}")
     code.add(f"manifest sha256:{(links['manifest_sha256'] or '-')[:12]}  (shipyard runs manifest {run.id[:8]}...)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import datasets, db, experiments, reproduce, runs, server
+from shipyard.cli import datasets, db, experiments, models, reproduce, runs, server
 
 app = typer.Typer(
     name="shipyard",
@@ -19,6 +19,7 @@ app.command("lineage")(datasets.lineage)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
 
 
