@@ -202,3 +202,54 @@ def build(
         path = pack_bundle(bundle, output / f"{version.name}-{version.version}.tar.gz")
         console.print(f"Single-file bundle: {path}")
     console.print(f"Next: docker build -t {tag} {output}")
+
+
+@app.command("export")
+@command
+def export(
+    ref: Annotated[str, typer.Argument(help="models:/NAME/VERSION or models:/NAME@ALIAS.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="Only onnx for now.")] = "onnx",
+    rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative tolerance of the parity check.")] = 1e-5,
+    atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance of the parity check.")] = 1e-6,
+    allow_mismatch: Annotated[
+        bool, typer.Option("--allow-mismatch", help="Record the export even if it fails the parity check.")
+    ] = False,
+    trust: Annotated[bool, typer.Option("--trust", help="Allow loading pickled originals.")] = False,
+    tracking_uri: TrackingOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Convert a version to ONNX, check it against the original, and record it as a variant.
+
+    The export runs next to the original on the input example and on generated rows; labels must
+    agree and numbers must be within --rtol/--atol. Exit code 3 when they are not (nothing is
+    recorded unless --allow-mismatch).
+
+    Example: shipyard models export models:/churn/3 --format onnx
+    """
+    if format != "onnx":
+        raise typer.BadParameter("only onnx is supported", param_hint="--format")
+    client = client_for(tracking_uri)
+    result = client.export_onnx(ref, rtol=rtol, atol=atol, allow_mismatch=allow_mismatch, trust=trust)
+    p = result.parity
+    if json:
+        print_json({"ref": result.version.ref, "recorded": result.recorded, "parity": p.to_dict()})
+    else:
+        table = Table(title=f"ONNX parity, {result.version.ref} ({p.rows} rows: the input example + generated)")
+        table.add_column("check")
+        table.add_column("value", justify="right")
+        if p.labels_agree is not None:
+            table.add_row("labels that agree", f"{p.labels_agree:.2%}")
+        table.add_row("max absolute error", f"{p.max_abs_err:.3g}")
+        table.add_row("max relative error (outputs >= 0.01)", f"{p.max_rel_err:.3g}")
+        table.add_row("tolerance", f"rtol {p.rtol:g}, atol {p.atol:g}")
+        table.add_row("verdict", "[green]parity[/green]" if p.passed else "[red]mismatch[/red]")
+        console.print(table)
+        if result.recorded:
+            console.print(
+                f"Recorded as the onnx variant of {result.version.ref}. Load it: "
+                f'shipyard.load_model("{result.version.ref}", variant="onnx")'
+            )
+        else:
+            console.print("Not recorded: the export changes predictions. Inspect it, or pass --allow-mismatch.")
+    if not p.passed:
+        raise typer.Exit(3)

@@ -49,7 +49,8 @@ class _Predictor:
         return result
 
     def predict(self, inputs: Any) -> Any:
-        return self.run(inputs)[0]
+        out = np.asarray(self.run(inputs)[0])
+        return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out  # one value per row, as sklearn
 
     def __getattr__(self, name: str) -> Any:
         if name == "predict_proba" and len(self.outputs) > 1:
@@ -83,5 +84,7 @@ class OnnxFlavor:
     def load(self, src: Path, config: Mapping[str, Any], *, trust: bool) -> _Predictor:
         ort = require("onnxruntime", "onnx")
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
-        session = ort.InferenceSession(str(src / str(config.get("file", FILE))), providers=providers)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only: converters' shape hints warn on every batch
+        session = ort.InferenceSession(str(src / str(config.get("file", FILE))), options, providers=providers)
         return _Predictor(session)

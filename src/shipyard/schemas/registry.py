@@ -52,7 +52,8 @@ class SetAliasIn(_In):
 
 
 class VariantIn(_In):
-    artifact_path: str = Field(description="Where the variant's bundle is, in the version's run.")
+    run_id: str = Field(description="The run that holds the variant's bundle.")
+    artifact_path: str = Field(description="Where the variant's bundle is in that run's artifacts.")
     facts: dict[str, Any] = Field(default_factory=dict, description="E.g. parity with the original.")
 
 

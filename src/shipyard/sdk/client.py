@@ -26,7 +26,7 @@ from shipyard.errors import InvalidArgument
 from shipyard.sdk.backend import Backend
 
 if TYPE_CHECKING:
-    from shipyard.sdk.models import LoggedModel
+    from shipyard.sdk.models import Export, LoggedModel
 
 __all__ = ["Client"]
 
@@ -368,6 +368,16 @@ class Client:
         from shipyard.sdk.models import load_model
 
         return load_model(self, ref, trust=trust, variant=variant)
+
+    def export_onnx(
+        self, ref: str, *, rtol: float = 1e-5, atol: float = 1e-6, allow_mismatch: bool = False, trust: bool = False
+    ) -> Export:
+        """Convert ``ref`` to ONNX, check its parity with the original on the input example and
+        generated rows, and record it as the version's ``onnx`` variant (only if within
+        ``rtol``/``atol``, unless ``allow_mismatch``)."""
+        from shipyard.sdk.models import export_onnx
+
+        return export_onnx(self, ref, rtol=rtol, atol=atol, allow_mismatch=allow_mismatch, trust=trust)
 
     def download_bundle(self, ref: str, dest: str | Path, *, variant: str | None = None) -> Path:
         """Copy the verified bundle of ``ref`` into the new folder ``dest``."""

@@ -176,9 +176,9 @@ class LocalBackend:
         return self._r.update_version(self.who, name, version, description=description, tags=tags)
 
     def add_model_variant(
-        self, name: str, version: int, variant: str, artifact_path: str, facts: Mapping[str, Any]
+        self, name: str, version: int, variant: str, run_id: str, artifact_path: str, facts: Mapping[str, Any]
     ) -> ModelVersion:
-        return self._r.add_variant(self.who, name, version, variant, artifact_path, facts)
+        return self._r.add_variant(self.who, name, version, variant, run_id, artifact_path, facts)
 
     def set_model_alias(self, name: str, alias: str, version: int) -> ModelVersion:
         return self._r.set_alias(self.who, name, alias, version)

@@ -265,10 +265,10 @@ class RemoteBackend:
         return model_version_from_wire(self._json("PATCH", path, json=body))
 
     def add_model_variant(
-        self, name: str, version: int, variant: str, artifact_path: str, facts: Mapping[str, Any]
+        self, name: str, version: int, variant: str, run_id: str, artifact_path: str, facts: Mapping[str, Any]
     ) -> ModelVersion:
         path = f"/models/{quote(name, safe='')}/versions/{version}/variants/{quote(variant, safe='')}"
-        body = {"artifact_path": artifact_path, "facts": dict(facts)}
+        body = {"run_id": run_id, "artifact_path": artifact_path, "facts": dict(facts)}
         return model_version_from_wire(self._json("PUT", path, json=body))
 
     def set_model_alias(self, name: str, alias: str, version: int) -> ModelVersion:

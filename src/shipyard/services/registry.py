@@ -191,16 +191,24 @@ class RegistryService:
             return tx.get_version(name, number)
 
     def add_variant(
-        self, who: Principal, name: str, version: int, variant: str, artifact_path: str, facts: Mapping[str, Any]
+        self,
+        who: Principal,
+        name: str,
+        version: int,
+        variant: str,
+        run_id: str,
+        artifact_path: str,
+        facts: Mapping[str, Any],
     ) -> ModelVersion:
-        """Record another encoding of the same version (``onnx``) stored at ``artifact_path`` of the
-        version's run, with facts such as its parity with the original."""
+        """Record another encoding of the same version (``onnx``): the bundle at ``artifact_path``
+        of run ``run_id`` (the run that made the export), with facts such as its parity with the
+        original."""
         check_key(variant, "variant")
         number = check_version_number(version)
-        current = self.get_version(who, name, number)
-        manifest = self._bundle(current.run_id, artifact_path)
-        entry = {**dict(facts), "artifact_path": artifact_path.strip("/"), "bundle_digest": manifest.digest}
-        entry["flavor"] = manifest.flavor
+        self.get_version(who, name, number)
+        manifest = self._bundle(run_id, artifact_path)
+        entry = {**dict(facts), "run_id": run_id, "artifact_path": artifact_path.strip("/")}
+        entry |= {"bundle_digest": manifest.digest, "flavor": manifest.flavor}
         with self.store.transaction(write=True) as tx:
             variants = dict(tx.get_version(name, number).variants)
             variants[variant] = entry

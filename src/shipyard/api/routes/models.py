@@ -116,9 +116,9 @@ async def add_variant(
     who: Principal = Who,
     pool: Executor = Pool,
 ) -> FastJSON:
-    """Record another encoding of the version (``onnx``), stored in the version's run."""
+    """Record another encoding of the version (``onnx``), stored as a bundle in a run."""
     updated = await in_thread(
-        pool, svc.registry.add_variant, who, name, version, variant, body.artifact_path, body.facts
+        pool, svc.registry.add_variant, who, name, version, variant, body.run_id, body.artifact_path, body.facts
     )
     return FastJSON(model_version_to_wire(updated))
 
