@@ -94,12 +94,29 @@ def _onnx() -> tuple[Any, pd.DataFrame]:
     return to_onnx(rf, X.to_numpy(np.float32)[:1], target_opset=17), X.astype(np.float32)
 
 
+def _pytorch() -> tuple[Any, pd.DataFrame]:
+    import torch
+
+    X, y = _iris()
+    X = X.astype(np.float32)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3), torch.nn.Softmax(dim=1))
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
+    inputs, target = torch.from_numpy(X.to_numpy()), torch.from_numpy(y.to_numpy())
+    for _ in range(30):
+        optimizer.zero_grad()
+        torch.nn.functional.nll_loss(torch.log(net(inputs)), target).backward()
+        optimizer.step()
+    return net, X
+
+
 FLAVORS: dict[str, Callable[[], tuple[Any, pd.DataFrame]]] = {
     "sklearn": _sklearn_pipeline,
     "sklearn-regressor": _sklearn_regressor,
     "xgboost": _xgboost,
     "lightgbm": _lightgbm,
     "onnx": _onnx,
+    "pytorch": _pytorch,
 }
 
 
@@ -108,11 +125,17 @@ def test_every_flavor_round_trips_through_a_fresh_process(
     kind: str, client: shipyard.Client, tmp_path: Path
 ) -> None:
     model, X = FLAVORS[kind]()
+    example = X.head(5).to_numpy() if kind == "pytorch" else X.head(5)  # tensors for tensors
     with shipyard.start_run("models-roundtrip", client=client, capture=False) as run:
-        logged = run.log_model(model, input_example=X.head(5), registered_model_name=f"rt-{kind}")
+        logged = run.log_model(model, input_example=example, registered_model_name=f"rt-{kind}")
     assert logged.version is not None
-    expected: Any = model.predict(X) if kind != "onnx" else None  # onnx: compared with onnxruntime below
+    expected: Any = model.predict(X) if kind not in ("onnx", "pytorch") else None
     got = _in_fresh_process(client, f"models:/rt-{kind}/{logged.version.version}", X, tmp_path)
+    if kind == "pytorch":
+        import torch
+
+        with torch.no_grad():
+            expected = model(torch.from_numpy(X.to_numpy())).numpy()
     if kind == "onnx":
         import onnxruntime as ort
 

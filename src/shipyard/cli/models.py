@@ -143,6 +143,31 @@ def register(
     console.print(f"Promote it: shipyard models alias {name} production {version.version}")
 
 
+@app.command("import")
+@command
+def import_model(
+    path: Annotated[Path, typer.Argument(help="An MLflow model folder (with an MLmodel file).", exists=True)],
+    name: Annotated[str, typer.Argument(help="Registered model name (created if new).")],
+    tracking_uri: TrackingOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Import an MLflow model folder as the next version of a model (its signature and input
+    example come along; the folder is stored as is inside the bundle).
+
+    Example: shipyard models import mlruns/0/abc.../artifacts/model churn
+    """
+    from shipyard.schemas import model_version_to_wire
+    from shipyard.sdk.fluent import register_model
+
+    version = register_model(path, name, client=client_for(tracking_uri))
+    if json:
+        print_json(model_version_to_wire(version))
+        return
+    console.print(
+        f"Imported {path} as [bold]{version.ref}[/bold] (flavor mlflow, sha256:{version.bundle_digest[:12]})."
+    )
+
+
 @app.command("alias")
 @command
 def alias(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from shipyard.domain.signature import Signature
 from shipyard.errors import InvalidArgument, MissingDependency
 from shipyard.uri import SchemeRegistry
 
@@ -17,10 +18,13 @@ __all__ = ["Flavor", "Predictor", "Saved", "flavor_for", "flavor_registry", "get
 
 @dataclass(frozen=True)
 class Saved:
-    """What a flavor wrote: its loading config and the distributions the files need."""
+    """What a flavor wrote: its loading config and the distributions the files need; a flavor
+    that imports a model from elsewhere may also bring its signature and input example."""
 
     config: Mapping[str, Any] = field(default_factory=dict)
     requirements: tuple[str, ...] = ()
+    signature: Signature | None = None
+    input_example: Any = None
 
 
 class Predictor(Protocol):
@@ -37,8 +41,9 @@ class Flavor(Protocol):
         """Whether this flavor can save ``model``."""
         ...
 
-    def save(self, model: Any, dest: Path) -> Saved:
-        """Write the model's files under the empty folder ``dest``."""
+    def save(self, model: Any, dest: Path, *, input_example: Any = None) -> Saved:
+        """Write the model's files under the empty folder ``dest``; ``input_example`` is the
+        checked example (columns or an array) for flavors that trace the model."""
         ...
 
     def load(self, src: Path, config: Mapping[str, Any], *, trust: bool) -> Predictor:
@@ -56,10 +61,12 @@ flavor_registry = SchemeRegistry(
         "xgboost": "shipyard.flavors.xgboost:XGBoostFlavor",
         "lightgbm": "shipyard.flavors.lightgbm:LightGBMFlavor",
         "onnx": "shipyard.flavors.onnx:OnnxFlavor",
+        "pytorch": "shipyard.flavors.pytorch:PyTorchFlavor",
+        "mlflow": "shipyard.flavors.mlflow:MlflowFlavor",
     },
 )
 # Which flavor saves a model, by the top-level package of its type; checked before the generic ones.
-_BY_PACKAGE = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "onnx": "onnx"}
+_BY_PACKAGE = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "onnx": "onnx", "torch": "pytorch"}
 
 
 def get_flavor(name: str) -> Flavor:
@@ -73,6 +80,8 @@ def flavor_for(model: Any) -> Flavor:
     package = type(model).__module__.split(".", 1)[0]
     if package in _BY_PACKAGE:
         return get_flavor(_BY_PACKAGE[package])
+    if any(c.__module__.startswith("torch.nn") for c in type(model).__mro__):  # a user's nn.Module subclass
+        return get_flavor("pytorch")
     for name in flavor_registry.schemes():
         if name in ("python", *_BY_PACKAGE.values()):
             continue

@@ -137,15 +137,23 @@ def save_bundle(
         raise InvalidArgument(f"{dest} is not empty", field="dest")
     fl: Flavor = get_flavor(flavor) if flavor else flavor_for(model)
     (dest / MODEL_DIR).mkdir(parents=True)
-    saved = fl.save(model, dest / MODEL_DIR)
+    checked = None
+    if input_example is not None and signature is None:
+        signature = infer_signature(input_example)
+    if input_example is not None and signature is not None:
+        checked = enforce(signature, input_example)
+    saved = fl.save(model, dest / MODEL_DIR, input_example=checked)
+    if signature is None and saved.signature is not None:  # an import brought its own
+        signature = saved.signature
+    if input_example is None and saved.input_example is not None and signature is not None:
+        input_example = saved.input_example
+        checked = enforce(signature, input_example)
     example_file = None
-    if input_example is not None:
+    if input_example is not None and signature is not None:
         (dest / INPUT_EXAMPLE).write_bytes(write_example(input_example))
         example_file = INPUT_EXAMPLE
-        if signature is None:
-            signature = infer_signature(input_example)
         predictor = fl.load(dest / MODEL_DIR, saved.config, trust=True)  # what we just wrote
-        output = predictor.predict(enforce(signature, input_example))
+        output = predictor.predict(checked)
         if signature.outputs is None and output is not None:
             signature = Signature(signature.inputs, infer_spec(np.asarray(output)))
     (dest / CARD).write_text(card or f"# Model\n\nFlavor: {fl.name}\n", encoding="utf-8")

@@ -51,7 +51,7 @@ class LightGBMFlavor:
     def accepts(self, model: Any) -> bool:
         return type(model).__module__.startswith("lightgbm.")
 
-    def save(self, model: Any, dest: Path) -> Saved:
+    def save(self, model: Any, dest: Path, *, input_example: Any = None) -> Saved:
         lgb = require("lightgbm", "lightgbm")
         booster = model if isinstance(model, lgb.Booster) else model.booster_
         booster.save_model(str(dest / FILE))

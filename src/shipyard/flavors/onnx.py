@@ -71,7 +71,7 @@ class OnnxFlavor:
     def accepts(self, model: Any) -> bool:
         return type(model).__name__ == "ModelProto"
 
-    def save(self, model: Any, dest: Path) -> Saved:
+    def save(self, model: Any, dest: Path, *, input_example: Any = None) -> Saved:
         if isinstance(model, bytes | bytearray):
             data = bytes(model)
         elif hasattr(model, "SerializeToString"):

@@ -79,7 +79,7 @@ class PythonFlavor:
     def accepts(self, model: Any) -> bool:
         return callable(model) or callable(getattr(model, "predict", None))
 
-    def save(self, model: Any, dest: Path) -> Saved:
+    def save(self, model: Any, dest: Path, *, input_example: Any = None) -> Saved:
         ref = _by_reference(model)
         if ref is not None:
             module, qualname, source = ref

@@ -41,7 +41,7 @@ class SklearnFlavor:
     def accepts(self, model: Any) -> bool:
         return type(model).__module__.startswith("sklearn.") or hasattr(model, "_get_tags")
 
-    def save(self, model: Any, dest: Path) -> Saved:
+    def save(self, model: Any, dest: Path, *, input_example: Any = None) -> Saved:
         sio = require("skops.io", "sklearn")
         sio.dump(model, dest / FILE)
         return Saved({"file": FILE}, pins("scikit-learn", "skops", "numpy", "scipy"))

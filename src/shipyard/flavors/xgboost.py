@@ -44,7 +44,7 @@ class XGBoostFlavor:
     def accepts(self, model: Any) -> bool:
         return type(model).__module__.startswith("xgboost.")
 
-    def save(self, model: Any, dest: Path) -> Saved:
+    def save(self, model: Any, dest: Path, *, input_example: Any = None) -> Saved:
         require("xgboost", "xgboost")
         cls = type(model).__name__
         if cls not in _CLASSES:

@@ -248,14 +248,15 @@ def register_model(
 ) -> ModelVersion:
     """Register a model as the next version of ``name``.
 
-    ``model`` is a ``runs:/RUN_ID/PATH`` of a logged bundle, or a model object: then it is logged
-    first, to the active run, or else to a new run of experiment ``models``.
+    ``model`` is a ``runs:/RUN_ID/PATH`` of a logged bundle, or a model object (or the path of an
+    MLflow model folder, imported as is): then it is logged first, to the active run, or else to a
+    new run of experiment ``models``.
 
     Example:
         >>> version = shipyard.register_model(clf, "churn", input_example=X_test[:5])  # doctest: +SKIP
         >>> shipyard.Client().set_model_alias("churn", "production", version.version)  # doctest: +SKIP
     """
-    if isinstance(model, str):
+    if isinstance(model, str) and model.startswith("runs:/"):
         return (client or default_client()).register_model(model, name, **options)
     current = active_run()
     if current is not None and (client is None or client is current.client):
