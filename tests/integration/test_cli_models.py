@@ -77,3 +77,20 @@ def test_models_errors_are_clear(home: dict[str, Any]) -> None:
     assert result.exit_code != 0 and "Traceback" not in result.output
     empty = runner.invoke(app, ["models", "list", "--tracking-uri", str(Path(home["home"]).parent / "none")])
     assert "No models yet" in empty.output
+
+
+def test_model_card_from_what_is_known_plus_what_people_write(home: dict[str, Any], tmp_path: Path) -> None:
+    _ok(["models", "register", f"runs:/{home['run']}/model", "carded"], home)
+    md = _ok(["models", "card", "models:/carded/1"], home)
+    assert "## Intended use" in md and "Not written yet" in md
+    assert "| iris (train) |" in md and "| petal width (cm) | double |" in md  # training data and its profile
+    assert f"{home['run']}" in md  # lineage
+    html_file = tmp_path / "card.html"
+    edits = ["--intended-use", "Sort <iris> flowers", "--limitations", "150 rows only"]
+    _ok(["models", "card", "models:/carded/1", *edits, "--html", str(html_file), "-o", str(tmp_path / "card.md")], home)
+    page = html_file.read_text()
+    assert "Sort &lt;iris&gt; flowers" in page and "<table>" in page and "150 rows only" in page
+    assert "Sort <iris> flowers" in (tmp_path / "card.md").read_text()
+    build = tmp_path / "build"
+    _ok(["models", "build", "models:/carded/1", "-o", str(build)], home)
+    assert "Sort <iris> flowers" in (build / "MODEL_CARD.md").read_text()

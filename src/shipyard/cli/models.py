@@ -194,6 +194,41 @@ def alias(
     console.print(f"models:/{name}@{alias_name} → v{version}{moved}")
 
 
+@app.command("card")
+@command
+def card(
+    ref: Annotated[str, typer.Argument(help="models:/NAME/VERSION or models:/NAME@ALIAS.")],
+    intended_use: Annotated[str | None, typer.Option("--intended-use", help="Set the intended use.")] = None,
+    limitations: Annotated[str | None, typer.Option("--limitations", help="Set the known limitations.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the Markdown card here.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML card here.")] = None,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Print (or write) a version's model card; --intended-use and --limitations edit it.
+
+    The rest comes from what Shipyard knows: training data and its profile, metrics, signature,
+    lineage (run, commit, manifest, datasets) and ONNX parity.
+
+    Example: shipyard models card models:/churn@production --intended-use "Rank accounts by churn risk" --html card.html
+    """
+    from shipyard.domain.model_card import INTENDED_USE, LIMITATIONS
+
+    client = client_for(tracking_uri)
+    version = client.get_model_version(ref)
+    edits = {k: v for k, v in ((INTENDED_USE, intended_use), (LIMITATIONS, limitations)) if v is not None}
+    if edits:
+        client.update_model_version(version.name, version.version, tags=edits)
+    model_card = client.model_card(version.ref)
+    if output is None and html is None:
+        print(model_card.to_markdown(), end="")  # plain: Markdown for a file or a pager, never re-wrapped
+    if output is not None:
+        output.write_text(model_card.to_markdown(), encoding="utf-8")
+        console.print(f"Wrote {output}")
+    if html is not None:
+        html.write_text(model_card.to_html(), encoding="utf-8")
+        console.print(f"Wrote {html}")
+
+
 @app.command("build")
 @command
 def build(
@@ -206,7 +241,8 @@ def build(
     """Write a self-contained, verified bundle plus a Dockerfile that serves it.
 
     OUTPUT/bundle holds the bundle (manifest.json, model files, input example, model card),
-    OUTPUT/requirements.txt its exact requirements, OUTPUT/Dockerfile an OCI build context.
+    OUTPUT/requirements.txt its exact requirements, OUTPUT/Dockerfile an OCI build context,
+    OUTPUT/MODEL_CARD.md and .html the full model card.
 
     Example: shipyard models build models:/churn@production -o build/churn --archive
     """
@@ -222,6 +258,9 @@ def build(
     python = ".".join(manifest.python_version.split(".")[:2]) or "3.11"
     tag = f"{version.name.lower()}:{version.version}"
     (output / "Dockerfile").write_text(DOCKERFILE.format(python=python, tag=tag), encoding="utf-8")
+    model_card = client.model_card(version.ref)
+    (output / "MODEL_CARD.md").write_text(model_card.to_markdown(), encoding="utf-8")
+    (output / "MODEL_CARD.html").write_text(model_card.to_html(), encoding="utf-8")
     console.print(f"Built {version.ref} ({manifest.flavor}, sha256:{manifest.digest[:12]}) into {output}/")
     if archive:
         path = pack_bundle(bundle, output / f"{version.name}-{version.version}.tar.gz")

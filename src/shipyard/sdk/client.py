@@ -26,6 +26,7 @@ from shipyard.errors import InvalidArgument
 from shipyard.sdk.backend import Backend
 
 if TYPE_CHECKING:
+    from shipyard.domain.model_card import ModelCard
     from shipyard.sdk.models import Export, LoggedModel
 
 __all__ = ["Client"]
@@ -421,6 +422,20 @@ class Client:
 
     def delete_model_alias(self, name: str, alias: str) -> None:
         self.backend.delete_model_alias(name, alias)
+
+    def model_card(self, ref: str) -> ModelCard:
+        """The card of the version ``ref`` names (``.to_markdown()``, ``.to_html()``): everything
+        the registry and the version's run know, plus the intended use and limitations people
+        wrote (version tags ``card.intended_use`` and ``card.limitations``)."""
+        from shipyard.domain.model_card import build_card
+
+        version = self.get_model_version(ref)
+        return build_card(
+            self.get_model(version.name),
+            version,
+            self.get_run(version.run_id),
+            self.get_run_datasets(version.run_id),
+        )
 
     def get_run_model_versions(self, run_id: str) -> list[ModelVersion]:
         """Model versions registered from this run's bundles."""
