@@ -1,4 +1,4 @@
-"""ONNX export of scikit-learn, XGBoost and LightGBM models, with a parity check.
+"""ONNX export of scikit-learn, XGBoost, LightGBM and PyTorch models, with a parity check.
 
 The exported model is run with onnxruntime next to the original on the stored input example and
 on generated rows (each numeric column drawn around the example's mean and spread, seeded), and
@@ -24,7 +24,7 @@ from shipyard.flavors.bundle import LoadedModel
 
 __all__ = ["Parity", "check_parity", "generated_inputs", "to_onnx"]
 
-EXPORTABLE = ("sklearn", "xgboost", "lightgbm")
+EXPORTABLE = ("sklearn", "xgboost", "lightgbm", "pytorch")
 _NUMERIC = ("int", "uint", "float", "bool")
 
 
@@ -62,6 +62,8 @@ def to_onnx(model: LoadedModel) -> Any:
         raise InvalidArgument(
             f"ONNX export supports {', '.join(EXPORTABLE)} models; this one is {model.flavor}", field="ref"
         )
+    if model.flavor == "pytorch":
+        return _torch_to_onnx(model)
     n = _n_features(model.signature)
     native: Any = getattr(model.predictor, "model", None) or getattr(model.predictor, "booster", None)
     if model.flavor == "sklearn":
@@ -89,6 +91,17 @@ def to_onnx(model: LoadedModel) -> Any:
         booster.feature_types = None
         return onnxmltools.convert_xgboost(native, initial_types=types, target_opset=15)
     return onnxmltools.convert_lightgbm(native, initial_types=types, target_opset=15, zipmap=False)
+
+
+def _torch_to_onnx(model: LoadedModel) -> Any:
+    """The stored ExportedProgram through torch's own ONNX exporter (dynamic batch axis kept)."""
+    torch = require("torch", "torch")
+    require("onnxscript", "onnx")
+    program = torch.export.load(str(model.root / "model" / str(model.manifest.flavor_config.get("file", "model.pt2"))))
+    onnx_program = torch.onnx.export(
+        program, dynamo=True, input_names=["input"], output_names=["output"], verbose=False
+    )
+    return onnx_program.model_proto
 
 
 def generated_inputs(model: LoadedModel, rows: int = 256, seed: int = 0) -> Any:
