@@ -84,3 +84,25 @@ def test_only_numeric_table_models_of_known_flavors_export(client: shipyard.Clie
 
 def _echo(df: Any) -> Any:
     return df["n"]
+
+
+def test_pytorch_exports_with_parity(client: shipyard.Client) -> None:
+    import torch
+
+    X, y = load_breast_cancer(return_X_y=True)
+    features = torch.from_numpy(StandardScaler().fit_transform(X).astype(np.float32))
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(30, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2), torch.nn.Softmax(dim=1))
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
+    for _ in range(20):
+        optimizer.zero_grad()
+        torch.nn.functional.nll_loss(torch.log(net(features)), torch.from_numpy(y)).backward()
+        optimizer.step()
+    example = features[:10].numpy()
+    version = shipyard.register_model(net, "onnx-torch", input_example=example, client=client)
+    result = client.export_onnx(version.ref)
+    assert result.recorded and result.parity.passed and result.parity.max_rel_err < 1e-5
+    onnx = client.load_model(version.ref, variant="onnx")
+    with torch.no_grad():
+        expected = net(features).numpy()
+    np.testing.assert_allclose(onnx(features.numpy()), expected, rtol=1e-5, atol=1e-6)
