@@ -22,6 +22,8 @@ class                         code                   status  meaning
 ``Unavailable``               ``UNAVAILABLE``        503     a backend cannot be reached now
 ``MissingDependency``         ``MISSING_DEPENDENCY`` 500     an optional extra is not installed
 ``FlushError``                ``FLUSH_FAILED``       503     buffered metric points are not yet sent
+``Overloaded``                ``OVERLOADED``         503     a model server's queue is full; retry
+``ModelError``                ``MODEL_ERROR``        500     a served model raised while predicting
 ============================  =====================  ======  ======================================
 """
 
@@ -36,7 +38,9 @@ __all__ = [
     "IntegrityError",
     "InvalidArgument",
     "MissingDependency",
+    "ModelError",
     "NotFound",
+    "Overloaded",
     "PayloadTooLarge",
     "PermissionDenied",
     "ShipyardError",
@@ -155,6 +159,20 @@ class FlushError(ShipyardError):
     http_status = 503
 
 
+class Overloaded(Unavailable):
+    """A model server's queue for this model is full; answered with 503 and ``Retry-After``."""
+
+    code = "OVERLOADED"
+    http_status = 503
+
+
+class ModelError(ShipyardError):
+    """A served model raised while predicting; the server answers 500 and stays up."""
+
+    code = "MODEL_ERROR"
+    http_status = 500
+
+
 _BY_CODE: dict[str, type[ShipyardError]] = {
     cls.code: cls
     for cls in (
@@ -169,6 +187,8 @@ _BY_CODE: dict[str, type[ShipyardError]] = {
         Unavailable,
         MissingDependency,
         FlushError,
+        Overloaded,
+        ModelError,
     )
 }
 

@@ -21,10 +21,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import urllib3
 
-__all__ = ["DEFAULT_POSTGRES_ADMIN_URL", "HubProcess", "free_port", "moto_s3", "postgres_database"]
+__all__ = [
+    "DEFAULT_POSTGRES_ADMIN_URL",
+    "HubProcess",
+    "ModelServerProcess",
+    "free_port",
+    "moto_s3",
+    "postgres_database",
+]
 
 DEFAULT_POSTGRES_ADMIN_URL = os.environ.get(
     "SHIPYARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -83,18 +91,18 @@ class HubProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = home / f"hub-{self.port}.log"
 
-    def start(self) -> HubProcess:
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "shipyard.cli", "server", "--port", str(self.port)]
+
+    health_path = "/health"
+
+    def start(self) -> Self:
         self.home.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shipyard.cli", "server", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        self.proc = subprocess.Popen(self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         try:
-            wait_http(f"{self.url}/health", proc=self.proc)
+            wait_http(f"{self.url}{self.health_path}", proc=self.proc, timeout=90)
         except BaseException:
             self.stop()
             raise
@@ -118,13 +126,43 @@ class HubProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def __enter__(self) -> HubProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class ModelServerProcess(HubProcess):
+    """A real model server (``shipyard serve SOURCES...``) in a child process; ``home`` holds its
+    log (and is its SHIPYARD_HOME for models:/ references, unless ``env`` names a hub).
+
+    Example:
+        >>> with ModelServerProcess(tmp_path, ["churn=./bundle"]) as server:   # doctest: +SKIP
+        ...     urllib3.request("GET", server.url + "/v2/models/churn")
+    """
+
+    health_path = "/v2/health/ready"
+
+    def __init__(
+        self,
+        home: Path,
+        sources: list[str],
+        args: list[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
+        super().__init__(home, env, port)
+        self.sources = sources
+        self.args = args or []
+        if env and "SHIPYARD_TRACKING_URI" in env:
+            self.env["SHIPYARD_TRACKING_URI"] = env["SHIPYARD_TRACKING_URI"]
+        self.log_path = home / f"serve-{self.port}.log"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "shipyard.cli", "serve", *self.sources, "--port", str(self.port), *self.args]
 
 
 @contextmanager

@@ -41,6 +41,10 @@ COMMANDS = [
     ["models", "register"],
     ["models", "alias"],
     ["models", "build"],
+    ["models", "import"],
+    ["models", "export"],
+    ["models", "card"],
+    ["serve"],
 ]
 
 
@@ -49,7 +53,7 @@ def test_every_command_has_help(cmd: list[str]) -> None:
     result = runner.invoke(app, [*cmd, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
-    if len(cmd) == 2 or cmd in (["server"], ["quickstart"], ["reproduce"], ["lineage"]):
+    if len(cmd) == 2 or cmd in (["server"], ["quickstart"], ["reproduce"], ["lineage"], ["serve"]):
         assert "Example" in result.output
 
 

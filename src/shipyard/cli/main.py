@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import datasets, db, experiments, models, reproduce, runs, server
+from shipyard.cli import datasets, db, experiments, models, reproduce, runs, serve, server
 
 app = typer.Typer(
     name="shipyard",
@@ -16,6 +16,7 @@ app.command("server")(server.server)
 app.command("quickstart")(server.quickstart)
 app.command("reproduce")(reproduce.reproduce)
 app.command("lineage")(datasets.lineage)
+app.command("serve")(serve.serve)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")

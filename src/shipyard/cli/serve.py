@@ -1,0 +1,91 @@
+"""shipyard serve"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from shipyard.cli.common import TrackingOpt, command
+from shipyard.cli.output import console
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@command
+def serve(
+    sources: Annotated[
+        list[str], typer.Argument(help="models:/NAME@ALIAS, models:/NAME/3, or a bundle folder (NAME=PATH to name it).")
+    ],
+    host: Annotated[str, typer.Option("--host", help="Address to bind; beyond loopback an API key is required.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on.")] = 8080,
+    api_key: Annotated[
+        list[str] | None,
+        typer.Option("--api-key", envvar="SHIPYARD_SERVE_API_KEYS", help="Accepted Bearer key (repeatable)."),
+    ] = None,
+    max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Most rows per model call.")] = 64,
+    max_wait_ms: Annotated[
+        float, typer.Option("--max-wait-ms", min=0.0, help="Wait this long to fill a batch (0: adaptive only).")
+    ] = 0.0,
+    max_queue: Annotated[int, typer.Option("--max-queue", min=1, help="Rows queued per model before 503.")] = 2048,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Threads running model calls.")] = 2,
+    onnx: Annotated[
+        bool, typer.Option("--onnx/--no-onnx", help="Use a version's ONNX export when it passed parity.")
+    ] = (True),
+    trust: Annotated[bool, typer.Option("--trust", help="Allow loading pickled models.")] = False,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Serve models over the Open Inference Protocol (/v2/...) and plain JSON (/predict/NAME).
+
+    Prometheus metrics at /metrics, health at /v2/health/live and /ready, an OpenAPI document at
+    /openapi.json. Requests to a model are batched adaptively: while it is busy, the requests that
+    arrive are merged into its next call.
+
+    Example: shipyard serve models:/churn@production --port 8080
+    """
+    import uvicorn
+
+    from shipyard.inference.app import InferenceApp
+    from shipyard.inference.serving import Metrics, ModelSet, ServeOptions, load_sources
+    from shipyard.sdk.client import Client
+
+    keys = [k for value in api_key or () for k in value.split(",") if k.strip()]
+    if not keys and not _loopback(host):
+        raise typer.BadParameter(
+            f"binding {host} without an API key would expose the models to anyone; pass --api-key", param_hint="--host"
+        )
+    options = ServeOptions(
+        max_batch=max_batch, max_wait=max_wait_ms / 1000, max_queue=max_queue, threads=threads, prefer_onnx=onnx,
+        trust=trust,
+    )  # fmt: skip
+    client = Client(tracking_uri) if any(s.startswith("models:/") for s in sources) else None
+    models = ModelSet(options, Metrics())
+    for name, version, model, source, variant in load_sources(sources, options, client):
+        models.add(name, version, model, source, variant)
+        using = f" (its {variant} export)" if variant else ""
+        console.print(f"serving [bold]{name}[/bold] v{version} from {source}{using}: {model.flavor}")
+    app = InferenceApp(models, server_version=_version(), api_keys=keys)
+    console.print(f"listening on http://{host}:{port}  (try: curl http://{host}:{port}/v2/models/{name})")
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", access_log=False, http="httptools", loop="uvloop",
+        timeout_graceful_shutdown=30,
+    )  # fmt: skip
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("shipyard")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,242 @@
+"""The model server's ASGI application: Open Inference Protocol (KServe V2) REST, plain JSON
+``/predict/{name}``, health, metadata and Prometheus ``/metrics``.
+
+Written against ASGI directly, not a web framework: the hot path (read the body, decode, check
+against the signature, queue for the batcher, encode) does no routing tables, dependency
+injection or model validation of tensors, so the server's own cost per request stays small next to
+the model's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shipyard.errors import InvalidArgument, NotFound, Overloaded, ShipyardError, Unauthenticated
+from shipyard.inference.protocol import (
+    BINARY_HEADER,
+    decode_infer,
+    decode_predict,
+    encode_infer,
+    encode_predict,
+    json_numbers,
+)
+from shipyard.inference.protocol import signature_io as io_specs
+from shipyard.inference.serving import ModelSet, ServedModel
+
+__all__ = ["InferenceApp"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+MAX_BODY = 64 << 20
+_JSON = [(b"content-type", b"application/json")]
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise InvalidArgument(f"the request body is larger than {MAX_BODY >> 20} MiB", field="body")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*(headers or _JSON), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class InferenceApp:
+    """The ASGI callable; ``models`` is what it serves."""
+
+    def __init__(self, models: ModelSet, *, server_version: str = "0", api_keys: Iterable[str] = ()) -> None:
+        self.models = models
+        self.server_version = server_version
+        self.ready = True
+        # keys are kept as digests and compared in constant time: no round trip, nothing to leak
+        self._keys = frozenset(hashlib.sha256(k.encode()).digest() for k in api_keys)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        method: str = scope["method"]
+        try:
+            if self._keys and not path.startswith("/v2/health/"):
+                self._authenticate(scope)
+            if method == "POST" and path.endswith("/infer") and path.startswith("/v2/models/"):
+                await self._infer(scope, receive, send, path)
+            elif method == "POST" and path.startswith("/predict/"):
+                await self._predict(scope, receive, send, path[len("/predict/") :])
+            elif method == "GET":
+                await self._get(scope, send, path)
+            else:
+                await self._error(send, NotFound(f"no route {method} {path}", field="path"), oip=True)
+        except ShipyardError as exc:  # raised before a response started
+            await self._error(send, exc, oip=path.startswith("/v2"))
+
+    def _authenticate(self, scope: Scope) -> None:
+        value = _header(scope, b"authorization") or b""
+        scheme, _, token = value.partition(b" ")
+        if scheme.lower() != b"bearer" or not token:
+            raise Unauthenticated("send Authorization: Bearer <api key>", field="authorization")
+        digest = hashlib.sha256(token.strip()).digest()
+        if not any(hmac.compare_digest(digest, key) for key in self._keys):
+            raise Unauthenticated("the API key is not valid", field="authorization")
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.ready = False
+                self.models.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _error(self, send: Send, exc: ShipyardError, *, oip: bool) -> None:
+        body: dict[str, Any]
+        if oip:  # OIP errors are {"error": "message"}; code and field ride along
+            body = {"error": exc.message, "code": exc.code}
+            if exc.field is not None:
+                body["field"] = exc.field
+        else:
+            body = exc.to_dict()
+        headers = list(_JSON)
+        if isinstance(exc, Overloaded):
+            headers.append((b"retry-after", b"1"))
+        await _send(send, exc.http_status, orjson.dumps(body), headers)
+
+    # inference -----------------------------------------------------------------------------------
+    def _target(self, path: str, suffix: str) -> ServedModel:
+        parts = path[len("/v2/models/") : len(path) - len(suffix)].split("/")
+        if len(parts) == 1:
+            return self.models.get(parts[0])
+        if len(parts) == 3 and parts[1] == "versions":
+            return self.models.get(parts[0], parts[2])
+        raise NotFound(f"no route {path}", field="path")
+
+    async def _infer(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        started = time.perf_counter()
+        served = self._target(path, "/infer")
+        code = 200
+        try:
+            body = await _body(receive)
+            header = _header(scope, BINARY_HEADER.encode())
+            decoded = decode_infer(body, served.model.signature, int(header) if header else None)
+            inputs = served.model.check(decoded.inputs)
+            result = await served.batcher.submit(inputs, decoded.rows)
+            payload, head_length = encode_infer(served.name, served.version, result, decoded)
+            headers = list(_JSON)
+            if head_length is not None:
+                headers = [
+                    (b"content-type", b"application/octet-stream"),
+                    (BINARY_HEADER.encode(), str(head_length).encode()),
+                ]
+            await _send(send, 200, payload, headers)
+        except ShipyardError as exc:
+            code = exc.http_status
+            await self._error(send, exc, oip=True)
+        finally:
+            self.models.metrics.request(served.name, served.version, "v2", code, time.perf_counter() - started)
+
+    async def _predict(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        started = time.perf_counter()
+        served = self.models.get(name)
+        code = 200
+        try:
+            inputs, rows = decode_predict(await _body(receive))
+            inputs = json_numbers(inputs, served.model.signature)
+            result = await served.batcher.submit(served.model.check(inputs), rows)
+            await _send(send, 200, encode_predict(result))
+        except ShipyardError as exc:
+            code = exc.http_status
+            await self._error(send, exc, oip=False)
+        finally:
+            self.models.metrics.request(served.name, served.version, "json", code, time.perf_counter() - started)
+
+    # reads ---------------------------------------------------------------------------------------
+    async def _get(self, scope: Scope, send: Send, path: str) -> None:
+        if path == "/v2/health/live":
+            await _send(send, 200, b'{"live":true}')
+        elif path == "/v2/health/ready":
+            await _send(send, 200 if self.ready else 503, orjson.dumps({"ready": self.ready}))
+        elif path == "/v2":
+            meta = {"name": "shipyard", "version": self.server_version, "extensions": ["binary_tensor_data"]}
+            await _send(send, 200, orjson.dumps(meta))
+        elif path == "/metrics":
+            body = generate_latest(self.models.metrics.registry)
+            await _send(send, 200, body, [(b"content-type", CONTENT_TYPE_LATEST.encode())])
+        elif path.startswith("/v2/models/") and path.endswith("/ready"):
+            served = self._target(path, "/ready")
+            await _send(send, 200, orjson.dumps({"name": served.name, "ready": True}))
+        elif path.startswith("/v2/models/"):
+            served = self._target(path, "")
+            await _send(send, 200, orjson.dumps(self._metadata(served)))
+        elif path == "/openapi.json":
+            await _send(send, 200, orjson.dumps(self._openapi()))
+        else:
+            raise NotFound(f"no route GET {path}", field="path")
+
+    def _metadata(self, served: ServedModel) -> dict[str, Any]:
+        inputs, outputs = io_specs(served.model.signature)
+        return {
+            "name": served.name,
+            "versions": sorted(self.models.versions[served.name]),
+            "platform": f"shipyard_{served.model.flavor}",
+            "inputs": inputs,
+            "outputs": outputs,
+            "parameters": {"bundle_sha256": served.model.digest, "variant": served.variant or "original"},
+        }
+
+    def _openapi(self) -> dict[str, Any]:
+        paths: dict[str, Any] = {}
+        for served in self.models.all():
+            inputs, _ = io_specs(served.model.signature)
+            example = {"records": [{i["name"]: 0 for i in inputs}]} if inputs and inputs[0]["shape"] == [-1] else {}
+            paths[f"/predict/{served.name}"] = {
+                "post": {
+                    "summary": f"Predict with {served.name} v{served.version} ({served.model.flavor})",
+                    "requestBody": {"content": {"application/json": {"example": example}}},
+                    "responses": {"200": {"description": '{"predictions": [...]}'}},
+                }
+            }
+            paths[f"/v2/models/{served.name}/infer"] = {
+                "post": {"summary": f"Open Inference Protocol infer; inputs: {', '.join(i['name'] for i in inputs)}"}
+            }
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": "Shipyard model server", "version": self.server_version},
+            "paths": paths,
+        }

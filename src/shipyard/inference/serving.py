@@ -1,0 +1,159 @@
+"""The models a server serves: what to load (refs or bundle folders), loaded, each with its batcher
+and its metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from shipyard.errors import InvalidArgument, NotFound
+from shipyard.flavors.bundle import LoadedModel, load_bundle
+from shipyard.inference.batching import Batcher
+
+__all__ = ["Metrics", "ModelSet", "ServeOptions", "ServedModel", "load_sources"]
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    max_batch: int = 64
+    max_wait: float = 0.0
+    max_queue: int = 2048
+    threads: int = 2
+    prefer_onnx: bool = True
+    trust: bool = False
+
+
+class Metrics:
+    """Prometheus series of one server, on its own registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ("model", "version")
+        self.requests = Counter(
+            "shipyard_inference_requests", "Inference requests answered", (*labels, "protocol", "code"),
+            registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "shipyard_inference_request_seconds", "Time to answer an inference request", labels,
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.batch_rows = Histogram(
+            "shipyard_inference_batch_rows", "Rows per model call (adaptive batching)", labels,
+            buckets=BATCH_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.queue_rows = Gauge(
+            "shipyard_inference_queue_rows", "Rows waiting for the model", labels, registry=self.registry
+        )
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def request(self, model: str, version: str, protocol: str, code: int, seconds: float) -> None:
+        key = (model, version, protocol, str(code))
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = (
+                self.requests.labels(*key),
+                self.latency.labels(model, version),
+            )
+        child[0].inc()
+        child[1].observe(seconds)
+
+
+@dataclass
+class ServedModel:
+    """One version of one model, loaded and ready."""
+
+    name: str
+    version: str
+    model: LoadedModel
+    batcher: Batcher
+    source: str
+    variant: str | None = None
+    loaded_at: float = field(default_factory=time.time)
+
+
+class ModelSet:
+    """Every served model by name and version; the default version of a name is the last added."""
+
+    def __init__(self, options: ServeOptions, metrics: Metrics) -> None:
+        self.options = options
+        self.metrics = metrics
+        self.pool = ThreadPoolExecutor(max_workers=options.threads, thread_name_prefix="shipyard-model")
+        self.versions: dict[str, dict[str, ServedModel]] = {}
+        self.default: dict[str, str] = {}
+
+    def add(self, name: str, version: str, model: LoadedModel, source: str, variant: str | None = None) -> ServedModel:
+        batch_hist = self.metrics.batch_rows.labels(name, version)
+        queue_gauge = self.metrics.queue_rows.labels(name, version)
+
+        def observe(rows: int, queued: int) -> None:
+            batch_hist.observe(rows)
+            queue_gauge.set(queued)
+
+        batcher = Batcher(
+            model.predictor.predict,
+            self.pool,
+            max_batch=self.options.max_batch,
+            max_wait=self.options.max_wait,
+            max_queue=self.options.max_queue,
+            observe=observe,
+        )
+        served = ServedModel(name, version, model, batcher, source, variant)
+        self.versions.setdefault(name, {})[version] = served
+        self.default[name] = version
+        return served
+
+    def get(self, name: str, version: str | None = None) -> ServedModel:
+        versions = self.versions.get(name)
+        if versions is None:
+            raise NotFound(f"no model named {name!r} is served here; served: {', '.join(self.versions)}", field="name")
+        chosen = version or self.default[name]
+        served = versions.get(chosen)
+        if served is None:
+            raise NotFound(f"model {name!r} has no version {chosen!r} here", field="version")
+        return served
+
+    def all(self) -> list[ServedModel]:
+        return [m for versions in self.versions.values() for m in versions.values()]
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+def _from_registry(client: Any, ref: str, options: ServeOptions) -> tuple[str, str, LoadedModel, str | None]:
+    version = client.get_model_version(ref)
+    variant = None
+    onnx = version.variants.get("onnx")
+    if options.prefer_onnx and onnx and (onnx.get("parity") or {}).get("passed"):
+        variant = "onnx"  # the export that passed its parity check: same answers, faster
+    model = client.load_model(version.ref, trust=options.trust, variant=variant)
+    return version.name, str(version.version), model, variant
+
+
+def load_sources(
+    sources: Iterable[str], options: ServeOptions, client: Any = None
+) -> list[tuple[str, str, LoadedModel, str, str | None]]:
+    """``(name, version, model, source, variant)`` for each source: a ``models:/`` reference
+    (resolved through ``client``), or a bundle folder (``NAME=PATH`` to name it)."""
+    loaded: list[tuple[str, str, LoadedModel, str, str | None]] = []
+    for source in sources:
+        name_part, sep, path_part = source.partition("=")
+        path = Path(path_part if sep else source)
+        if not source.startswith("models:/") and path.is_dir():
+            model = load_bundle(path, trust=options.trust)
+            name = name_part if sep else path.resolve().name
+            loaded.append((name, "1", model, source, None))
+            continue
+        if client is None:
+            raise InvalidArgument(f"{source!r} is neither a bundle folder nor a models:/ reference", field="source")
+        name, version, model, variant = _from_registry(client, source, options)
+        loaded.append((name, version, model, source, variant))
+    return loaded
