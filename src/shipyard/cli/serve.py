@@ -43,20 +43,24 @@ def serve(
         bool, typer.Option("--onnx/--no-onnx", help="Use a version's ONNX export when it passed parity.")
     ] = (True),
     trust: Annotated[bool, typer.Option("--trust", help="Allow loading pickled models.")] = False,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", min=0.05, help="Seconds between checks that an alias has moved.")
+    ] = 5.0,
     tracking_uri: TrackingOpt = None,
 ) -> None:
     """Serve models over the Open Inference Protocol (/v2/...) and plain JSON (/predict/NAME).
 
     Prometheus metrics at /metrics, health at /v2/health/live and /ready, an OpenAPI document at
     /openapi.json. Requests to a model are batched adaptively: while it is busy, the requests that
-    arrive are merged into its next call.
+    arrive are merged into its next call. An alias (models:/NAME@ALIAS) is followed: when it moves,
+    the new version is loaded and warmed, then swapped in; requests in flight finish on the old one.
 
     Example: shipyard serve models:/churn@production --port 8080
     """
     import uvicorn
 
     from shipyard.inference.app import InferenceApp
-    from shipyard.inference.serving import Metrics, ModelSet, ServeOptions, load_sources
+    from shipyard.inference.serving import Metrics, ModelSet, ServeOptions, Watcher, load_sources, warm
     from shipyard.sdk.client import Client
 
     keys = [k for value in api_key or () for k in value.split(",") if k.strip()]
@@ -66,15 +70,18 @@ def serve(
         )
     options = ServeOptions(
         max_batch=max_batch, max_wait=max_wait_ms / 1000, max_queue=max_queue, threads=threads, prefer_onnx=onnx,
-        trust=trust,
+        trust=trust, poll_interval=poll_interval,
     )  # fmt: skip
     client = Client(tracking_uri) if any(s.startswith("models:/") for s in sources) else None
     models = ModelSet(options, Metrics())
+    watchers = []
     for name, version, model, source, variant in load_sources(sources, options, client):
-        models.add(name, version, model, source, variant)
+        warm(models.add(name, version, model, source, variant).model)
+        if client is not None and source.startswith("models:/") and ("@" in source or source.endswith("/latest")):
+            watchers.append(Watcher(models, client, source, name, version))  # follows the alias, no downtime
         using = f" (its {variant} export)" if variant else ""
         console.print(f"serving [bold]{name}[/bold] v{version} from {source}{using}: {model.flavor}")
-    app = InferenceApp(models, server_version=_version(), api_keys=keys)
+    app = InferenceApp(models, server_version=_version(), api_keys=keys, watchers=watchers)
     console.print(f"listening on http://{host}:{port}  (try: curl http://{host}:{port}/v2/models/{name})")
     uvicorn.run(
         app, host=host, port=port, log_level="warning", access_log=False, http="httptools", loop="uvloop",

@@ -9,6 +9,7 @@ the model's.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -28,7 +29,7 @@ from shipyard.inference.protocol import (
     json_numbers,
 )
 from shipyard.inference.protocol import signature_io as io_specs
-from shipyard.inference.serving import ModelSet, ServedModel
+from shipyard.inference.serving import ModelSet, ServedModel, Watcher
 
 __all__ = ["InferenceApp"]
 
@@ -76,8 +77,17 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 class InferenceApp:
     """The ASGI callable; ``models`` is what it serves."""
 
-    def __init__(self, models: ModelSet, *, server_version: str = "0", api_keys: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        models: ModelSet,
+        *,
+        server_version: str = "0",
+        api_keys: Iterable[str] = (),
+        watchers: Iterable[Watcher] = (),
+    ) -> None:
         self.models = models
+        self.watchers = list(watchers)
+        self._tasks: list[asyncio.Task[None]] = []
         self.server_version = server_version
         self.ready = True
         # keys are kept as digests and compared in constant time: no round trip, nothing to leak
@@ -118,9 +128,12 @@ class InferenceApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._tasks = [asyncio.get_running_loop().create_task(w.run()) for w in self.watchers]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
+                for task in self._tasks:
+                    task.cancel()
                 self.models.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -16,7 +16,7 @@ from shipyard.errors import InvalidArgument, NotFound
 from shipyard.flavors.bundle import LoadedModel, load_bundle
 from shipyard.inference.batching import Batcher
 
-__all__ = ["Metrics", "ModelSet", "ServeOptions", "ServedModel", "load_sources"]
+__all__ = ["Metrics", "ModelSet", "ServeOptions", "ServedModel", "Watcher", "load_sources", "warm"]
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -30,6 +30,8 @@ class ServeOptions:
     threads: int = 2
     prefer_onnx: bool = True
     trust: bool = False
+    poll_interval: float = 5.0  # how often moving references (aliases, latest) are resolved again
+    keep_versions: int = 2  # versions of a name kept loaded after a swap (the newest ones)
 
 
 class Metrics:
@@ -108,8 +110,20 @@ class ModelSet:
         )
         served = ServedModel(name, version, model, batcher, source, variant)
         self.versions.setdefault(name, {})[version] = served
-        self.default[name] = version
+        self.default.setdefault(name, version)  # the first version of a name; later ones through swap()
         return served
+
+    def swap(self, served: ServedModel) -> str | None:
+        """Make ``served`` (already added and warmed) the default of its name: one assignment, so
+        every request after it goes to the new version while those in flight finish on the old.
+        Versions beyond ``keep_versions`` that have nothing in flight are unloaded."""
+        before = self.default.get(served.name)
+        self.default[served.name] = served.version
+        versions = self.versions[served.name]
+        stale = [v for v in versions if v != served.version and versions[v].batcher.in_flight == 0]
+        for v in stale[: max(0, len(versions) - self.options.keep_versions)]:
+            del versions[v]
+        return before
 
     def get(self, name: str, version: str | None = None) -> ServedModel:
         versions = self.versions.get(name)
@@ -157,3 +171,55 @@ def load_sources(
         name, version, model, variant = _from_registry(client, source, options)
         loaded.append((name, version, model, source, variant))
     return loaded
+
+
+def warm(model: LoadedModel) -> None:
+    """Call the model once on its input example (first calls pay for lazy initialisation)."""
+    example = model.input_example()
+    if example is not None:
+        model.predict(example)
+
+
+class Watcher:
+    """Keeps a moving reference (``models:/churn@production``, ``.../latest``) served: every
+    ``poll_interval`` it resolves the reference again, and when it names another version, loads
+    and warms that version off the event loop, then swaps it in."""
+
+    def __init__(self, models: ModelSet, client: Any, ref: str, name: str, version: str) -> None:
+        self.models = models
+        self.client = client
+        self.ref = ref
+        self.name = name
+        self.version = version
+        self.swaps = 0
+        self.last_error: str | None = None
+
+    def check(self) -> tuple[str, str, LoadedModel, str | None] | None:
+        """Blocking: the new version loaded and warmed, or ``None`` if the reference has not moved."""
+        current = self.client.get_model_version(self.ref)
+        if str(current.version) == self.version:
+            return None
+        name, version, model, variant = _from_registry(self.client, current.ref, self.models.options)
+        warm(model)
+        return name, version, model, variant
+
+    async def run(self) -> None:
+        import asyncio
+        import logging
+
+        log = logging.getLogger("shipyard.serve")
+        while True:
+            await asyncio.sleep(self.models.options.poll_interval)
+            try:
+                found = await asyncio.to_thread(self.check)
+            except Exception as exc:  # the hub is down, the alias was deleted...: keep serving what we have
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("could not refresh %s: %s", self.ref, self.last_error)
+                continue
+            if found is None:
+                continue
+            name, version, model, variant = found
+            served = self.models.add(name, version, model, self.ref, variant)
+            before = self.models.swap(served)
+            self.version, self.swaps, self.last_error = version, self.swaps + 1, None
+            log.warning("%s now serves %s v%s (was v%s)", self.ref, name, version, before)
