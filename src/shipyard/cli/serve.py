@@ -43,6 +43,16 @@ def serve(
         bool, typer.Option("--onnx/--no-onnx", help="Use a version's ONNX export when it passed parity.")
     ] = (True),
     trust: Annotated[bool, typer.Option("--trust", help="Allow loading pickled models.")] = False,
+    log_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--log-uri",
+            help="Where the inference log goes: a folder or s3://bucket/prefix. Default <home>/inference-log.",
+        ),
+    ] = None,
+    log_sample: Annotated[
+        float, typer.Option("--log-sample", min=0.0, max=1.0, help="Share of requests recorded in the inference log.")
+    ] = 1.0,
     poll_interval: Annotated[
         float, typer.Option("--poll-interval", min=0.05, help="Seconds between checks that an alias has moved.")
     ] = 5.0,
@@ -59,9 +69,12 @@ def serve(
     """
     import uvicorn
 
+    from shipyard.config import Settings
     from shipyard.inference.app import InferenceApp
+    from shipyard.inference.request_log import RequestLog
     from shipyard.inference.serving import Metrics, ModelSet, ServeOptions, Watcher, load_sources, warm
     from shipyard.sdk.client import Client
+    from shipyard.stores.artifacts import open_artifact_store
 
     keys = [k for value in api_key or () for k in value.split(",") if k.strip()]
     if not keys and not _loopback(host):
@@ -81,7 +94,15 @@ def serve(
             watchers.append(Watcher(models, client, source, name, version))  # follows the alias, no downtime
         using = f" (its {variant} export)" if variant else ""
         console.print(f"serving [bold]{name}[/bold] v{version} from {source}{using}: {model.flavor}")
-    app = InferenceApp(models, server_version=_version(), api_keys=keys, watchers=watchers)
+    request_log = None
+    if log_sample > 0:
+        settings = Settings.load()
+        uri = log_uri or str(settings.home.expanduser().absolute() / "inference-log")
+        store = open_artifact_store(uri, s3_endpoint_url=settings.s3_endpoint_url)
+        request_log = RequestLog(store, sample=log_sample)
+        models.metrics.watch_log(request_log)
+        console.print(f"inference log: {uri} (sampling {log_sample:.0%})")
+    app = InferenceApp(models, server_version=_version(), api_keys=keys, watchers=watchers, request_log=request_log)
     console.print(f"listening on http://{host}:{port}  (try: curl http://{host}:{port}/v2/models/{name})")
     uvicorn.run(
         app, host=host, port=port, log_level="warning", access_log=False, http="httptools", loop="uvloop",

@@ -29,6 +29,7 @@ from shipyard.inference.protocol import (
     json_numbers,
 )
 from shipyard.inference.protocol import signature_io as io_specs
+from shipyard.inference.request_log import RequestLog
 from shipyard.inference.serving import ModelSet, ServedModel, Watcher
 
 __all__ = ["InferenceApp"]
@@ -84,8 +85,10 @@ class InferenceApp:
         server_version: str = "0",
         api_keys: Iterable[str] = (),
         watchers: Iterable[Watcher] = (),
+        request_log: RequestLog | None = None,
     ) -> None:
         self.models = models
+        self.request_log = request_log
         self.watchers = list(watchers)
         self._tasks: list[asyncio.Task[None]] = []
         self.server_version = server_version
@@ -134,6 +137,8 @@ class InferenceApp:
                 self.ready = False
                 for task in self._tasks:
                     task.cancel()
+                if self.request_log is not None:
+                    await asyncio.to_thread(self.request_log.close)  # what is buffered is written
                 self.models.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -171,6 +176,11 @@ class InferenceApp:
             inputs = served.model.check(decoded.inputs)
             result = await served.batcher.submit(inputs, decoded.rows)
             payload, head_length = encode_infer(served.name, served.version, result, decoded)
+            if self.request_log is not None:
+                latency = time.perf_counter() - started
+                self.request_log.record(
+                    served.name, served.version, decoded.request_id, latency, inputs, result, decoded.rows
+                )
             headers = list(_JSON)
             if head_length is not None:
                 headers = [
@@ -190,9 +200,12 @@ class InferenceApp:
         code = 200
         try:
             inputs, rows = decode_predict(await _body(receive))
-            inputs = json_numbers(inputs, served.model.signature)
-            result = await served.batcher.submit(served.model.check(inputs), rows)
+            checked = served.model.check(json_numbers(inputs, served.model.signature))
+            result = await served.batcher.submit(checked, rows)
             await _send(send, 200, encode_predict(result))
+            if self.request_log is not None:
+                latency = time.perf_counter() - started
+                self.request_log.record(served.name, served.version, None, latency, checked, result, rows)
         except ShipyardError as exc:
             code = exc.http_status
             await self._error(send, exc, oip=False)

@@ -57,6 +57,19 @@ class Metrics:
         )
         self._children: dict[tuple[str, ...], Any] = {}
 
+    def watch_log(self, request_log: Any) -> None:
+        """Expose the inference log's written and dropped rows (read at scrape time)."""
+        written = Gauge(
+            "shipyard_inference_log_written_rows", "Rows written to the inference log", registry=self.registry
+        )
+        dropped = Gauge(
+            "shipyard_inference_log_dropped_rows",
+            "Rows not logged (buffer full or store failing)",
+            registry=self.registry,
+        )
+        written.set_function(lambda: request_log.written_rows)
+        dropped.set_function(lambda: request_log.dropped_rows)
+
     def request(self, model: str, version: str, protocol: str, code: int, seconds: float) -> None:
         key = (model, version, protocol, str(code))
         child = self._children.get(key)
