@@ -53,6 +53,18 @@ def serve(
     log_sample: Annotated[
         float, typer.Option("--log-sample", min=0.0, max=1.0, help="Share of requests recorded in the inference log.")
     ] = 1.0,
+    route: Annotated[
+        list[str] | None,
+        typer.Option("--route", help="Split traffic between served versions: NAME=3:90,4:10 (repeatable)."),
+    ] = None,
+    shadow: Annotated[
+        list[str] | None,
+        typer.Option("--shadow", help="Mirror every request to a version, answer from the routed one: NAME=4."),
+    ] = None,
+    sticky_header: Annotated[
+        str | None,
+        typer.Option("--sticky-header", help="Requests with the same value of this header get the same version."),
+    ] = None,
     poll_interval: Annotated[
         float, typer.Option("--poll-interval", min=0.05, help="Seconds between checks that an alias has moved.")
     ] = 5.0,
@@ -72,7 +84,15 @@ def serve(
     from shipyard.config import Settings
     from shipyard.inference.app import InferenceApp
     from shipyard.inference.request_log import RequestLog
-    from shipyard.inference.serving import Metrics, ModelSet, ServeOptions, Watcher, load_sources, warm
+    from shipyard.inference.serving import (
+        Metrics,
+        ModelSet,
+        ServeOptions,
+        Watcher,
+        load_sources,
+        parse_route,
+        warm,
+    )
     from shipyard.sdk.client import Client
     from shipyard.stores.artifacts import open_artifact_store
 
@@ -94,6 +114,11 @@ def serve(
             watchers.append(Watcher(models, client, source, name, version))  # follows the alias, no downtime
         using = f" (its {variant} export)" if variant else ""
         console.print(f"serving [bold]{name}[/bold] v{version} from {source}{using}: {model.flavor}")
+    for text in route or ():
+        models.set_route(*parse_route(text))
+    for text in shadow or ():
+        shadow_name, _, shadow_version = text.partition("=")
+        models.set_shadow(shadow_name, shadow_version)
     request_log = None
     if log_sample > 0:
         settings = Settings.load()
@@ -102,7 +127,10 @@ def serve(
         request_log = RequestLog(store, sample=log_sample)
         models.metrics.watch_log(request_log)
         console.print(f"inference log: {uri} (sampling {log_sample:.0%})")
-    app = InferenceApp(models, server_version=_version(), api_keys=keys, watchers=watchers, request_log=request_log)
+    app = InferenceApp(
+        models, server_version=_version(), api_keys=keys, watchers=watchers, request_log=request_log,
+        sticky_header=sticky_header,
+    )  # fmt: skip
     console.print(f"listening on http://{host}:{port}  (try: curl http://{host}:{port}/v2/models/{name})")
     uvicorn.run(
         app, host=host, port=port, log_level="warning", access_log=False, http="httptools", loop="uvloop",

@@ -86,6 +86,7 @@ class InferenceApp:
         api_keys: Iterable[str] = (),
         watchers: Iterable[Watcher] = (),
         request_log: RequestLog | None = None,
+        sticky_header: str | None = None,
     ) -> None:
         self.models = models
         self.request_log = request_log
@@ -95,6 +96,8 @@ class InferenceApp:
         self.ready = True
         # keys are kept as digests and compared in constant time: no round trip, nothing to leak
         self._keys = frozenset(hashlib.sha256(k.encode()).digest() for k in api_keys)
+        self.sticky_header = sticky_header.lower().encode() if sticky_header else None
+        self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -157,9 +160,11 @@ class InferenceApp:
         await _send(send, exc.http_status, orjson.dumps(body), headers)
 
     # inference -----------------------------------------------------------------------------------
-    def _target(self, path: str, suffix: str) -> ServedModel:
+    def _target(self, path: str, suffix: str, scope: Scope | None = None) -> ServedModel:
         parts = path[len("/v2/models/") : len(path) - len(suffix)].split("/")
         if len(parts) == 1:
+            if scope is not None:  # an inference request: routed (weights, sticky header)
+                return self.models.pick(parts[0], self._sticky(scope))
             return self.models.get(parts[0])
         if len(parts) == 3 and parts[1] == "versions":
             return self.models.get(parts[0], parts[2])
@@ -167,7 +172,7 @@ class InferenceApp:
 
     async def _infer(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         started = time.perf_counter()
-        served = self._target(path, "/infer")
+        served = self._target(path, "/infer", scope)
         code = 200
         try:
             body = await _body(receive)
@@ -196,21 +201,50 @@ class InferenceApp:
 
     async def _predict(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         started = time.perf_counter()
-        served = self.models.get(name)
+        served = self.models.pick(name, self._sticky(scope))
         code = 200
         try:
             inputs, rows = decode_predict(await _body(receive))
             checked = served.model.check(json_numbers(inputs, served.model.signature))
             result = await served.batcher.submit(checked, rows)
-            await _send(send, 200, encode_predict(result))
+            await _send(send, 200, encode_predict(result), [*_JSON, (b"x-model-version", served.version.encode())])
             if self.request_log is not None:
                 latency = time.perf_counter() - started
                 self.request_log.record(served.name, served.version, None, latency, checked, result, rows)
+            self._mirror(served, checked, rows, None)
         except ShipyardError as exc:
             code = exc.http_status
             await self._error(send, exc, oip=False)
         finally:
             self.models.metrics.request(served.name, served.version, "json", code, time.perf_counter() - started)
+
+    def _sticky(self, scope: Scope) -> bytes | None:
+        return _header(scope, self.sticky_header) if self.sticky_header else None
+
+    def _mirror(self, served: ServedModel, inputs: Any, rows: int, request_id: str | None) -> None:
+        """Send a copy of an answered request to the shadow version, if any (never awaited by the
+        request; its result only goes to the inference log and the metrics)."""
+        version = self.models.shadows.get(served.name)
+        if version is None or version == served.version:
+            return
+        shadow = self.models.get(served.name, version)
+        task = asyncio.get_running_loop().create_task(self._shadow(shadow, inputs, rows, request_id))
+        self._shadow_tasks.add(task)
+        task.add_done_callback(self._shadow_tasks.discard)
+
+    async def _shadow(self, shadow: ServedModel, inputs: Any, rows: int, request_id: str | None) -> None:
+        started = time.perf_counter()
+        code = 200
+        try:
+            checked = shadow.model.check(inputs)
+            result = await shadow.batcher.submit(checked, rows)
+            if self.request_log is not None:
+                latency = time.perf_counter() - started
+                self.request_log.record(shadow.name, shadow.version, request_id, latency, checked, result, rows)
+        except ShipyardError as exc:
+            code = exc.http_status
+        finally:
+            self.models.metrics.request(shadow.name, shadow.version, "shadow", code, time.perf_counter() - started)
 
     # reads ---------------------------------------------------------------------------------------
     async def _get(self, scope: Scope, send: Send, path: str) -> None:

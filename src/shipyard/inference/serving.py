@@ -3,6 +3,8 @@ and its metrics."""
 
 from __future__ import annotations
 
+import hashlib
+import random
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +18,7 @@ from shipyard.errors import InvalidArgument, NotFound
 from shipyard.flavors.bundle import LoadedModel, load_bundle
 from shipyard.inference.batching import Batcher
 
-__all__ = ["Metrics", "ModelSet", "ServeOptions", "ServedModel", "Watcher", "load_sources", "warm"]
+__all__ = ["Metrics", "ModelSet", "ServeOptions", "ServedModel", "Watcher", "load_sources", "parse_route", "warm"]
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -104,6 +106,8 @@ class ModelSet:
         self.pool = ThreadPoolExecutor(max_workers=options.threads, thread_name_prefix="shipyard-model")
         self.versions: dict[str, dict[str, ServedModel]] = {}
         self.default: dict[str, str] = {}
+        self.routes: dict[str, tuple[tuple[str, float], ...]] = {}  # name -> (version, cumulative share)
+        self.shadows: dict[str, str] = {}  # name -> the version that also gets every request, unanswered
 
     def add(self, name: str, version: str, model: LoadedModel, source: str, variant: str | None = None) -> ServedModel:
         batch_hist = self.metrics.batch_rows.labels(name, version)
@@ -148,6 +152,38 @@ class ModelSet:
             raise NotFound(f"model {name!r} has no version {chosen!r} here", field="version")
         return served
 
+    def set_route(self, name: str, weights: dict[str, float]) -> None:
+        """Split ``name``'s traffic between loaded versions by weight (any positive numbers)."""
+        for version in weights:
+            self.get(name, version)
+        total = sum(weights.values())
+        if total <= 0 or any(w < 0 for w in weights.values()):
+            raise InvalidArgument(f"route weights for {name!r} must be positive", field="route")
+        cumulative, acc = [], 0.0
+        for version, weight in weights.items():
+            acc += weight / total
+            cumulative.append((version, acc))
+        self.routes[name] = tuple(cumulative)
+
+    def set_shadow(self, name: str, version: str) -> None:
+        self.get(name, version)
+        self.shadows[name] = version
+
+    def pick(self, name: str, sticky: bytes | None = None) -> ServedModel:
+        """The version that answers this request: by the route's weights (a sticky key always lands
+        on the same version), else the default."""
+        route = self.routes.get(name)
+        if route is None:
+            return self.get(name)
+        if sticky:
+            point = int.from_bytes(hashlib.blake2b(sticky, digest_size=8).digest(), "big") / 2**64
+        else:
+            point = random.random()
+        for version, edge in route:
+            if point < edge:
+                return self.get(name, version)
+        return self.get(name, route[-1][0])
+
     def all(self) -> list[ServedModel]:
         return [m for versions in self.versions.values() for m in versions.values()]
 
@@ -169,15 +205,16 @@ def load_sources(
     sources: Iterable[str], options: ServeOptions, client: Any = None
 ) -> list[tuple[str, str, LoadedModel, str, str | None]]:
     """``(name, version, model, source, variant)`` for each source: a ``models:/`` reference
-    (resolved through ``client``), or a bundle folder (``NAME=PATH`` to name it)."""
+    (resolved through ``client``), or a bundle folder (``NAME=PATH`` or ``NAME/VERSION=PATH`` to
+    name it)."""
     loaded: list[tuple[str, str, LoadedModel, str, str | None]] = []
     for source in sources:
         name_part, sep, path_part = source.partition("=")
         path = Path(path_part if sep else source)
         if not source.startswith("models:/") and path.is_dir():
             model = load_bundle(path, trust=options.trust)
-            name = name_part if sep else path.resolve().name
-            loaded.append((name, "1", model, source, None))
+            name, _, version = (name_part if sep else path.resolve().name).partition("/")
+            loaded.append((name, version or "1", model, source, None))
             continue
         if client is None:
             raise InvalidArgument(f"{source!r} is neither a bundle folder nor a models:/ reference", field="source")
@@ -236,3 +273,18 @@ class Watcher:
             before = self.models.swap(served)
             self.version, self.swaps, self.last_error = version, self.swaps + 1, None
             log.warning("%s now serves %s v%s (was v%s)", self.ref, name, version, before)
+
+
+def parse_route(text: str) -> tuple[str, dict[str, float]]:
+    """``churn=3:90,4:10`` -> ``("churn", {"3": 90.0, "4": 10.0})``."""
+    name, sep, spec = text.partition("=")
+    weights: dict[str, float] = {}
+    try:
+        for part in spec.split(","):
+            version, _, weight = part.partition(":")
+            weights[version.strip()] = float(weight)
+    except ValueError:
+        weights = {}
+    if not sep or not name or not weights or any(not v for v in weights):
+        raise InvalidArgument(f"cannot read route {text!r}: use NAME=VERSION:WEIGHT,VERSION:WEIGHT", field="route")
+    return name, weights
