@@ -45,6 +45,7 @@ COMMANDS = [
     ["models", "export"],
     ["models", "card"],
     ["serve"],
+    ["deploy"],
 ]
 
 
@@ -53,7 +54,7 @@ def test_every_command_has_help(cmd: list[str]) -> None:
     result = runner.invoke(app, [*cmd, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
-    if len(cmd) == 2 or cmd in (["server"], ["quickstart"], ["reproduce"], ["lineage"], ["serve"]):
+    if len(cmd) == 2 or cmd in (["server"], ["quickstart"], ["reproduce"], ["lineage"], ["serve"], ["deploy"]):
         assert "Example" in result.output
 
 

@@ -94,3 +94,21 @@ def test_model_card_from_what_is_known_plus_what_people_write(home: dict[str, An
     build = tmp_path / "build"
     _ok(["models", "build", "models:/carded/1", "-o", str(build)], home)
     assert "Sort <iris> flowers" in (build / "MODEL_CARD.md").read_text()
+
+
+def test_deploy_writes_kubernetes_manifests(home: dict[str, Any], tmp_path: Path) -> None:
+    import yaml
+
+    _ok(["models", "register", f"runs:/{home['run']}/model", "Iris_Clf"], home)
+    out = tmp_path / "k8s.yaml"
+    _ok(["deploy", "models:/Iris_Clf/1", "--target", "k8s", "-o", str(out), "--image", "reg.local/iris:1"], home)
+    deployment, service, hpa = yaml.safe_load_all(out.read_text())
+    assert [d["kind"] for d in (deployment, service, hpa)] == ["Deployment", "Service", "HorizontalPodAutoscaler"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "reg.local/iris:1" and deployment["metadata"]["name"] == "iris-clf"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    assert "Iris_Clf/1=bundle" in container["args"]
+    assert container["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "model-api-keys"
+    assert service["spec"]["ports"][0]["targetPort"] == 8080
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "iris-clf" and hpa["spec"]["minReplicas"] == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import datasets, db, experiments, models, reproduce, runs, serve, server
+from shipyard.cli import datasets, db, deploy, experiments, models, reproduce, runs, serve, server
 
 app = typer.Typer(
     name="shipyard",
@@ -17,6 +17,7 @@ app.command("quickstart")(server.quickstart)
 app.command("reproduce")(reproduce.reproduce)
 app.command("lineage")(datasets.lineage)
 app.command("serve")(serve.serve)
+app.command("deploy")(deploy.deploy)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")

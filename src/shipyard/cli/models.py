@@ -21,7 +21,8 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY bundle/ bundle/
 EXPOSE 8080
-CMD ["shipyard", "serve", "bundle", "--host", "0.0.0.0", "--port", "8080"]
+# Beyond loopback the server needs API keys: pass SHIPYARD_SERVE_API_KEYS (comma-separated) at run time.
+CMD ["shipyard", "serve", "{name}/{version}=bundle", "--host", "0.0.0.0", "--port", "8080"]
 """
 
 
@@ -257,7 +258,8 @@ def build(
     (output / "requirements.txt").write_text("\n".join(manifest.requirements) + "\n", encoding="utf-8")
     python = ".".join(manifest.python_version.split(".")[:2]) or "3.11"
     tag = f"{version.name.lower()}:{version.version}"
-    (output / "Dockerfile").write_text(DOCKERFILE.format(python=python, tag=tag), encoding="utf-8")
+    dockerfile = DOCKERFILE.format(python=python, tag=tag, name=version.name, version=version.version)
+    (output / "Dockerfile").write_text(dockerfile, encoding="utf-8")
     model_card = client.model_card(version.ref)
     (output / "MODEL_CARD.md").write_text(model_card.to_markdown(), encoding="utf-8")
     (output / "MODEL_CARD.html").write_text(model_card.to_html(), encoding="utf-8")
