@@ -24,6 +24,7 @@ class                         code                   status  meaning
 ``FlushError``                ``FLUSH_FAILED``       503     buffered metric points are not yet sent
 ``Overloaded``                ``OVERLOADED``         503     a model server's queue is full; retry
 ``ModelError``                ``MODEL_ERROR``        500     a served model raised while predicting
+``DeadlineExceeded``          ``DEADLINE_EXCEEDED``  504     a request took longer than its timeout
 ============================  =====================  ======  ======================================
 """
 
@@ -34,6 +35,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AlreadyExists",
     "Conflict",
+    "DeadlineExceeded",
     "FlushError",
     "IntegrityError",
     "InvalidArgument",
@@ -173,6 +175,13 @@ class ModelError(ShipyardError):
     http_status = 500
 
 
+class DeadlineExceeded(ShipyardError):
+    """A request was not answered within its timeout (the model server answers 504)."""
+
+    code = "DEADLINE_EXCEEDED"
+    http_status = 504
+
+
 _BY_CODE: dict[str, type[ShipyardError]] = {
     cls.code: cls
     for cls in (
@@ -189,6 +198,7 @@ _BY_CODE: dict[str, type[ShipyardError]] = {
         FlushError,
         Overloaded,
         ModelError,
+        DeadlineExceeded,
     )
 }
 

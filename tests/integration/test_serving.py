@@ -172,3 +172,22 @@ def test_api_keys(tmp_path: Path) -> None:
         ok = http.request("POST", f"{proc.url}/predict/m", json=body, headers={"Authorization": "Bearer s3cret"})
         assert ok.status == 200
         assert http.request("GET", f"{proc.url}/v2/health/ready").status == 200  # probes need no key
+
+
+def test_timeouts_answer_504_and_access_logs_are_json_lines(tmp_path: Path) -> None:
+    import json
+
+    slow = _python_bundle(
+        tmp_path, "slow_model_2", "import time\ndef predict(df):\n    time.sleep(0.5)\n    return df['x']\n"
+    )
+    args = ["--timeout", "0.1", "--access-log", "--threads", "1"]
+    with ModelServerProcess(tmp_path, [f"slow={slow}"], args=args) as proc:
+        t0 = time.perf_counter()
+        resp = http.request("POST", f"{proc.url}/predict/slow", json={"columns": {"x": [1.0]}})
+        assert resp.status == 504 and resp.json()["error"]["code"] == "DEADLINE_EXCEEDED"
+        assert time.perf_counter() - t0 < 0.45  # answered at the deadline, not when the model finished
+        time.sleep(0.6)
+        lines = [json.loads(line) for line in proc.log().splitlines() if line.startswith("{")]
+    assert any(
+        entry["status"] == 504 and entry["model"] == "slow" and entry["path"] == "/predict/slow" for entry in lines
+    )

@@ -65,6 +65,8 @@ def serve(
         str | None,
         typer.Option("--sticky-header", help="Requests with the same value of this header get the same version."),
     ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.001, help="Seconds before a request gets 504.")] = 30.0,
+    access_log: Annotated[bool, typer.Option("--access-log", help="One JSON line per request on stdout.")] = False,
     poll_interval: Annotated[
         float, typer.Option("--poll-interval", min=0.05, help="Seconds between checks that an alias has moved.")
     ] = 5.0,
@@ -129,8 +131,18 @@ def serve(
         console.print(f"inference log: {uri} (sampling {log_sample:.0%})")
     app = InferenceApp(
         models, server_version=_version(), api_keys=keys, watchers=watchers, request_log=request_log,
-        sticky_header=sticky_header,
+        sticky_header=sticky_header, timeout=timeout, access_log=access_log,
     )  # fmt: skip
+    if access_log:
+        import logging
+        import sys
+
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger = logging.getLogger("shipyard.access")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
     console.print(f"listening on http://{host}:{port}  (try: curl http://{host}:{port}/v2/models/{name})")
     uvicorn.run(
         app, host=host, port=port, log_level="warning", access_log=False, http="httptools", loop="uvloop",

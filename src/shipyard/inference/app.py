@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shipyard.errors import InvalidArgument, NotFound, Overloaded, ShipyardError, Unauthenticated
+from shipyard.errors import DeadlineExceeded, InvalidArgument, NotFound, Overloaded, ShipyardError, Unauthenticated
 from shipyard.inference.protocol import (
     BINARY_HEADER,
     decode_infer,
@@ -39,6 +40,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 MAX_BODY = 64 << 20
+access = logging.getLogger("shipyard.access")
 _JSON = [(b"content-type", b"application/json")]
 
 
@@ -87,7 +89,11 @@ class InferenceApp:
         watchers: Iterable[Watcher] = (),
         request_log: RequestLog | None = None,
         sticky_header: str | None = None,
+        timeout: float = 30.0,
+        access_log: bool = False,
     ) -> None:
+        self.timeout = timeout
+        self.access_log = access_log
         self.models = models
         self.request_log = request_log
         self.watchers = list(watchers)
@@ -179,7 +185,7 @@ class InferenceApp:
             header = _header(scope, BINARY_HEADER.encode())
             decoded = decode_infer(body, served.model.signature, int(header) if header else None)
             inputs = served.model.check(decoded.inputs)
-            result = await served.batcher.submit(inputs, decoded.rows)
+            result = await self._submit(served, inputs, decoded.rows)
             payload, head_length = encode_infer(served.name, served.version, result, decoded)
             if self.request_log is not None:
                 latency = time.perf_counter() - started
@@ -197,7 +203,9 @@ class InferenceApp:
             code = exc.http_status
             await self._error(send, exc, oip=True)
         finally:
-            self.models.metrics.request(served.name, served.version, "v2", code, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.models.metrics.request(served.name, served.version, "v2", code, seconds)
+            self._access(scope, served, code, seconds, None)
 
     async def _predict(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         started = time.perf_counter()
@@ -206,7 +214,7 @@ class InferenceApp:
         try:
             inputs, rows = decode_predict(await _body(receive))
             checked = served.model.check(json_numbers(inputs, served.model.signature))
-            result = await served.batcher.submit(checked, rows)
+            result = await self._submit(served, checked, rows)
             await _send(send, 200, encode_predict(result), [*_JSON, (b"x-model-version", served.version.encode())])
             if self.request_log is not None:
                 latency = time.perf_counter() - started
@@ -216,7 +224,35 @@ class InferenceApp:
             code = exc.http_status
             await self._error(send, exc, oip=False)
         finally:
-            self.models.metrics.request(served.name, served.version, "json", code, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.models.metrics.request(served.name, served.version, "json", code, seconds)
+            self._access(scope, served, code, seconds, None)
+
+    async def _submit(self, served: ServedModel, inputs: Any, rows: int) -> Any:
+        try:
+            return await asyncio.wait_for(served.batcher.submit(inputs, rows), self.timeout)
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"no answer from {served.name} v{served.version} within {self.timeout:g} s"
+            ) from None
+
+    def _access(self, scope: Scope, served: ServedModel, code: int, seconds: float, rows: int | None) -> None:
+        if self.access_log:
+            access.info(
+                orjson.dumps(
+                    {
+                        "ts": round(time.time(), 3),
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": code,
+                        "model": served.name,
+                        "version": served.version,
+                        "rows": rows,
+                        "ms": round(seconds * 1000, 3),
+                        "client": (scope.get("client") or ["", 0])[0],
+                    }
+                ).decode()
+            )
 
     def _sticky(self, scope: Scope) -> bytes | None:
         return _header(scope, self.sticky_header) if self.sticky_header else None

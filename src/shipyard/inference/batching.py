@@ -99,17 +99,24 @@ class Batcher:
             self._task = loop.create_task(self._drain())
         try:
             return await item.future
+        except asyncio.CancelledError:
+            item.future.cancel()
+            raise
         finally:
             self.in_flight -= 1
 
     def _take(self) -> list[_Item]:
         batch: list[_Item] = []
         rows = 0
+        dropped = 0
         while self._queue and (not batch or rows + self._queue[0].rows <= self.max_batch):
             item = self._queue.popleft()
+            if item.future.done():  # its caller gave up (a timeout): do not compute it
+                dropped += item.rows
+                continue
             batch.append(item)
             rows += item.rows
-        self._queued_rows -= rows
+        self._queued_rows -= rows + dropped
         return batch
 
     async def _drain(self) -> None:
@@ -119,6 +126,8 @@ class Batcher:
                 if self.max_wait > 0 and self._queued_rows < self.max_batch:
                     await asyncio.sleep(self.max_wait)
                 batch = self._take()
+                if not batch:
+                    continue
                 sizes = [i.rows for i in batch]
                 if self.observe is not None:
                     self.observe(sum(sizes), self._queued_rows)
