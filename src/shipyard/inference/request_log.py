@@ -70,6 +70,24 @@ def _output_columns(outputs: Any) -> dict[str, np.ndarray]:
     return flat
 
 
+def _shape_key(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ("columns", *((k, np.asarray(v).dtype.kind) for k, v in value.items()))
+    arr = np.asarray(value)
+    return ("tensor", arr.shape[1:], arr.dtype.kind)
+
+
+def _kind(inputs: Any, outputs: Any) -> Any:
+    return _shape_key(inputs), _shape_key(outputs)
+
+
+def _stack(values: list[Any]) -> Any:
+    """Records of one kind as one: tensors concatenated along rows, columns concatenated by name."""
+    if isinstance(values[0], dict):
+        return {k: np.concatenate([np.asarray(v[k]) for v in values]) for k in values[0]}
+    return np.concatenate([np.asarray(v) for v in values])
+
+
 class RequestLog:
     """See the module docstring. ``store`` is an artifact store (folder or bucket) that owns the
     files; ``sample`` is the share of requests recorded (0..1)."""
@@ -96,6 +114,8 @@ class RequestLog:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
+        import pyarrow.parquet  # noqa: F401 - imported now (it pulls in pandas): not in the middle of serving
+
         self._thread = threading.Thread(target=self._run, name="shipyard-request-log", daemon=True)
         self._thread.start()
 
@@ -143,27 +163,34 @@ class RequestLog:
                 log.warning("inference log: could not write %d records for %s v%s: %s", len(group), model, version, exc)
 
     def _write(self, model: str, version: str, day: str, group: list[_Record]) -> None:
+        """One Parquet file for a group. Records with the same shape of input are concatenated as
+        whole arrays first and split into columns once: per-request work here would hold the GIL
+        long enough to stall requests."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        tables = []
+        kinds: dict[Any, list[_Record]] = {}
         for r in group:
-            cols = _input_columns(r.inputs)
+            kinds.setdefault(_kind(r.inputs, r.outputs), []).append(r)
+        tables = []
+        for items in kinds.values():
+            cols = _input_columns(_stack([r.inputs for r in items]))
             if cols is None:
                 continue
-            cols.update(_output_columns(r.outputs))
-            n = r.rows
-            meta = {
-                "_request_id": np.full(n, r.request_id, dtype=object),
-                "_row": np.arange(n, dtype=np.int32),
-                "_at_ms": np.full(n, r.at_ms, dtype=np.int64),
-                "_latency_ms": np.full(n, r.latency_ms, dtype=np.float64),
+            cols.update(_output_columns(_stack([r.outputs for r in items])))
+            sizes = np.fromiter((r.rows for r in items), dtype=np.int64, count=len(items))
+            columns: dict[str, Any] = {
+                "_request_id": pa.array(np.repeat(np.array([r.request_id for r in items], dtype=object), sizes)),
+                "_row": np.concatenate([np.arange(n, dtype=np.int32) for n in sizes]),
+                "_at_ms": np.repeat(np.array([r.at_ms for r in items], dtype=np.int64), sizes),
+                "_latency_ms": np.repeat(np.array([r.latency_ms for r in items], dtype=np.float64), sizes),
             }
-            values = {k: (v.astype(str) if v.dtype.kind == "O" else v) for k, v in cols.items()}
-            tables.append(pa.table({**meta, **values}))
+            for name, values in cols.items():
+                columns[name] = values.astype(str) if values.dtype.kind == "O" else values
+            tables.append(pa.table(columns))
         if not tables:
             return
-        table = pa.concat_tables(tables, promote_options="permissive")
+        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
         key = f"model={model}/version={version}/date={day}/{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}.parquet"
         staging = self.store.staging_dir()
         staging.mkdir(parents=True, exist_ok=True)
