@@ -127,3 +127,35 @@ def test_a_raising_model_fails_its_batch_only_and_a_full_queue_refuses() -> None
             assert (await batcher.submit(np.array([9.0]), 1)).tolist() == [9.0]  # and it recovers
 
     _run(main())
+
+
+def test_fast_models_run_on_the_loop_and_slow_ones_on_the_pool() -> None:
+    import threading
+    import time
+
+    def make(delay: float) -> tuple[Any, list[str]]:
+        threads: list[str] = []
+
+        def predict(x: np.ndarray) -> np.ndarray:
+            threads.append(threading.current_thread().name)
+            if delay:
+                time.sleep(delay)
+            return x
+
+        return predict, threads
+
+    async def main() -> tuple[list[str], list[str], str]:
+        loop_thread = threading.current_thread().name
+        with ThreadPoolExecutor(1, thread_name_prefix="pool") as pool:
+            fast, fast_threads = make(0.0)
+            slow, slow_threads = make(0.002)
+            fast_batcher, slow_batcher = Batcher(fast, pool), Batcher(slow, pool)
+            for i in range(5):
+                await fast_batcher.submit(np.array([float(i)]), 1)
+                await slow_batcher.submit(np.array([float(i)]), 1)
+        return fast_threads, slow_threads, loop_thread
+
+    fast_threads, slow_threads, loop_thread = _run(main())
+    assert fast_threads[0].startswith("pool")  # the first call is measured on the pool
+    assert all(t == loop_thread for t in fast_threads[1:])  # then it is cheaper to call it inline
+    assert all(t.startswith("pool") for t in slow_threads)
