@@ -19,8 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +33,26 @@ log = logging.getLogger("shipyard.serve")
 
 
 @dataclass
-class _Record:
+class _Group:
+    """Requests of one model version with the same shape of input and output, kept as lists so
+    that recording one is a few appends and writing them is whole-array work (no Python loop per
+    request while holding the GIL, which would stall the event loop's thread)."""
+
     model: str
     version: str
-    request_id: str
-    at_ms: int
-    latency_ms: float
-    inputs: Any
-    outputs: Any
-    rows: int
+    inputs: list[Any] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)
+    request_ids: list[str] = field(default_factory=list)
+    at_ms: list[int] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+
+
+def _shape(value: Any) -> Any:
+    if type(value) is dict:
+        return tuple(value)
+    shape = getattr(value, "shape", None)
+    return shape[1:] if shape is not None else type(value)
 
 
 def _input_columns(inputs: Any) -> dict[str, np.ndarray] | None:
@@ -70,22 +80,19 @@ def _output_columns(outputs: Any) -> dict[str, np.ndarray]:
     return flat
 
 
-def _shape_key(value: Any) -> Any:
-    if isinstance(value, dict):
-        return ("columns", *((k, np.asarray(v).dtype.kind) for k, v in value.items()))
-    arr = np.asarray(value)
-    return ("tensor", arr.shape[1:], arr.dtype.kind)
-
-
-def _kind(inputs: Any, outputs: Any) -> Any:
-    return _shape_key(inputs), _shape_key(outputs)
-
-
 def _stack(values: list[Any]) -> Any:
-    """Records of one kind as one: tensors concatenated along rows, columns concatenated by name."""
+    """Requests of one shape as one: tensors concatenated along rows, columns concatenated by name."""
     if isinstance(values[0], dict):
         return {k: np.concatenate([np.asarray(v[k]) for v in values]) for k in values[0]}
     return np.concatenate([np.asarray(v) for v in values])
+
+
+def _warm_up_writer() -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"s": pa.array(np.array(["x"], dtype=object), pa.string()), "x": np.zeros(1)})
+    pq.write_table(table, pa.BufferOutputStream(), compression="zstd")
 
 
 class RequestLog:
@@ -109,12 +116,12 @@ class RequestLog:
         self.dropped_rows = 0
         self.written_rows = 0
         self.files = 0
-        self._buffer: deque[_Record] = deque()
+        self._groups: dict[tuple[str, str, Any, Any], _Group] = {}
         self._rows = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        import pyarrow.parquet  # noqa: F401 - imported now (it pulls in pandas): not in the middle of serving
+        _warm_up_writer()  # pyarrow imports pandas on first use: pay that now, not in the middle of serving
 
         self._thread = threading.Thread(target=self._run, name="shipyard-request-log", daemon=True)
         self._thread.start()
@@ -122,17 +129,23 @@ class RequestLog:
     def record(
         self, model: str, version: str, request_id: str | None, latency: float, inputs: Any, outputs: Any, rows: int
     ) -> None:
-        """Queue one request for the log (cheap; never raises, never blocks on I/O)."""
+        """Queue one request for the log (a few appends; never raises, never blocks on I/O)."""
         if self.sample < 1.0 and random.random() >= self.sample:
             return
+        key = (model, version, _shape(inputs), _shape(outputs))
         with self._lock:
             if self._rows + rows > self.max_rows:
                 self.dropped_rows += rows
                 return
-            self._buffer.append(
-                _Record(model, version, request_id or uuid.uuid4().hex, int(time.time() * 1000), latency * 1000,
-                        inputs, outputs, rows)
-            )  # fmt: skip
+            group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = _Group(model, version)
+            group.inputs.append(inputs)
+            group.outputs.append(outputs)
+            group.request_ids.append(request_id or "")
+            group.at_ms.append(int(time.time() * 1000))
+            group.latency_ms.append(latency * 1000)
+            group.rows.append(rows)
             self._rows += rows
             full = self._rows >= self.flush_rows
         if full:
@@ -147,51 +160,45 @@ class RequestLog:
     def flush(self) -> None:
         """Write everything buffered now (called by the background thread, and on close)."""
         with self._lock:
-            records, self._buffer = list(self._buffer), deque()
+            groups, self._groups = list(self._groups.values()), {}
             self._rows = 0
-        if not records:
-            return
-        groups: dict[tuple[str, str, str], list[_Record]] = {}
-        for r in records:
-            day = dt.datetime.fromtimestamp(r.at_ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d")
-            groups.setdefault((r.model, r.version, day), []).append(r)
-        for (model, version, day), group in groups.items():
+        for group in groups:
             try:
-                self._write(model, version, day, group)
+                self._write(group)
             except Exception as exc:  # a store failure loses these observations, never a request
-                self.dropped_rows += sum(r.rows for r in group)
-                log.warning("inference log: could not write %d records for %s v%s: %s", len(group), model, version, exc)
+                self.dropped_rows += sum(group.rows)
+                log.warning("inference log: could not write %d records of %s v%s: %s", len(group.rows),
+                            group.model, group.version, exc)  # fmt: skip
 
-    def _write(self, model: str, version: str, day: str, group: list[_Record]) -> None:
-        """One Parquet file for a group. Records with the same shape of input are concatenated as
-        whole arrays first and split into columns once: per-request work here would hold the GIL
-        long enough to stall requests."""
+    def _write(self, group: _Group) -> None:
         import pyarrow as pa
+
+        cols = _input_columns(_stack(group.inputs))
+        if cols is None:
+            return
+        cols.update(_output_columns(_stack(group.outputs)))
+        sizes = np.asarray(group.rows, dtype=np.int64)
+        total = int(sizes.sum())
+        at_ms = np.repeat(np.asarray(group.at_ms, dtype=np.int64), sizes)
+        columns: dict[str, Any] = {
+            "_request_id": pa.array(np.repeat(np.asarray(group.request_ids, dtype=object), sizes), pa.string()),
+            "_row": (np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)).astype(np.int32),
+            "_at_ms": at_ms,
+            "_latency_ms": np.repeat(np.asarray(group.latency_ms, dtype=np.float64), sizes),
+        }
+        for name, values in cols.items():
+            columns[name] = values.astype(str) if values.dtype.kind == "O" else values
+        table = pa.table(columns)
+        days = at_ms // 86_400_000
+        for day in np.unique(days):  # almost always one
+            part = table if len(np.unique(days)) == 1 else table.filter(pa.array(days == day))
+            date = dt.datetime.fromtimestamp(int(day) * 86_400, tz=dt.UTC).strftime("%Y-%m-%d")
+            self._put(group.model, group.version, date, part)
+
+    def _put(self, model: str, version: str, date: str, table: Any) -> None:
         import pyarrow.parquet as pq
 
-        kinds: dict[Any, list[_Record]] = {}
-        for r in group:
-            kinds.setdefault(_kind(r.inputs, r.outputs), []).append(r)
-        tables = []
-        for items in kinds.values():
-            cols = _input_columns(_stack([r.inputs for r in items]))
-            if cols is None:
-                continue
-            cols.update(_output_columns(_stack([r.outputs for r in items])))
-            sizes = np.fromiter((r.rows for r in items), dtype=np.int64, count=len(items))
-            columns: dict[str, Any] = {
-                "_request_id": pa.array(np.repeat(np.array([r.request_id for r in items], dtype=object), sizes)),
-                "_row": np.concatenate([np.arange(n, dtype=np.int32) for n in sizes]),
-                "_at_ms": np.repeat(np.array([r.at_ms for r in items], dtype=np.int64), sizes),
-                "_latency_ms": np.repeat(np.array([r.latency_ms for r in items], dtype=np.float64), sizes),
-            }
-            for name, values in cols.items():
-                columns[name] = values.astype(str) if values.dtype.kind == "O" else values
-            tables.append(pa.table(columns))
-        if not tables:
-            return
-        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
-        key = f"model={model}/version={version}/date={day}/{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}.parquet"
+        key = f"model={model}/version={version}/date={date}/{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}.parquet"
         staging = self.store.staging_dir()
         staging.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(suffix=".parquet", dir=staging)
