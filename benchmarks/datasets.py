@@ -34,7 +34,6 @@ import os
 import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -208,17 +207,7 @@ def run_shipyard(sizes: Sizes, tmp: Path, big: Path, df: pd.DataFrame) -> dict[s
 
 # MLflow's side -----------------------------------------------------------------------------------
 def run_driver(python: Path, figure: str, cfg: dict) -> dict:
-    """Run one figure in the MLflow driver; its result is the last line it prints."""
-    env = {**os.environ, "GIT_PYTHON_REFRESH": "quiet", "PYTHONUNBUFFERED": "1"}
-    out = subprocess.run(
-        [str(python), str(DRIVER), figure, json.dumps(cfg)],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
-        cwd=cfg["pad_dir"],
-        env=env,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return tracking.run_driver(python, figure, cfg, driver=DRIVER, cwd=cfg["pad_dir"])
 
 
 def run_mlflow(python: Path, sizes: Sizes, tmp: Path, big: Path, frame_file: Path) -> dict[str, Any]:

@@ -115,15 +115,16 @@ def mlflow_server(python: Path, tmp: Path) -> Iterator[str]:
         _stop_group(proc)
 
 
-def run_driver(python: Path, figure: str, cfg: dict) -> dict:
-    """Run one figure in the MLflow driver; its result is the last line it prints."""
+def run_driver(python: Path, figure: str, cfg: dict, *, driver: Path = DRIVER, cwd: Path | None = None) -> dict:
+    """Run one figure in an MLflow driver (this benchmark's by default); its result is the last
+    line it prints. ``cwd`` defaults to ``cfg["work_dir"]``."""
     env = {**os.environ, "GIT_PYTHON_REFRESH": "quiet", "PYTHONUNBUFFERED": "1"}
     out = subprocess.run(
-        [str(python), str(DRIVER), figure, json.dumps(cfg)],
+        [str(python), str(driver), figure, json.dumps(cfg)],
         stdout=subprocess.PIPE,
         text=True,
         check=True,
-        cwd=cfg["work_dir"],
+        cwd=cwd or cfg["work_dir"],
         env=env,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])

@@ -83,6 +83,7 @@ def serve(
     """
     import uvicorn
 
+    from shipyard import __version__
     from shipyard.config import Settings
     from shipyard.inference.app import InferenceApp
     from shipyard.inference.request_log import RequestLog
@@ -130,7 +131,7 @@ def serve(
         models.metrics.watch_log(request_log)
         console.print(f"inference log: {uri} (sampling {log_sample:.0%})")
     app = InferenceApp(
-        models, server_version=_version(), api_keys=keys, watchers=watchers, request_log=request_log,
+        models, server_version=__version__, api_keys=keys, watchers=watchers, request_log=request_log,
         sticky_header=sticky_header, timeout=timeout, access_log=access_log,
     )  # fmt: skip
     if access_log:
@@ -149,11 +150,3 @@ def serve(
         timeout_graceful_shutdown=30,
     )  # fmt: skip
 
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("shipyard")
-    except PackageNotFoundError:
-        return "0+unknown"

@@ -45,9 +45,6 @@ class DatasetService:
     def put_blob(self, who: Principal, chunks: Iterable[bytes | memoryview]) -> tuple[str, int]:
         return self.blobs.put_chunks(chunks)
 
-    def blob_exists(self, who: Principal, digest: str) -> bool:
-        return self.blobs.exists(check_digest(digest))
-
     def read_blob(
         self, who: Principal, digest: str, *, verify: bool = True, chunk_size: int = CHUNK_SIZE
     ) -> Iterator[bytes]:
