@@ -301,9 +301,7 @@ def test_s3_uri_needs_a_bucket(uri: str) -> None:
 
 
 @pytest.mark.parametrize("size", [0, 1, 63, 64, 65, 200])
-def test_file_blocks_yield_the_file_exactly_and_put_file_stores_it(
-    backend: Backend, tmp_path: Path, size: int
-) -> None:
+def test_file_blocks_yield_the_file_exactly_and_put_file_stores_it(backend: Backend, tmp_path: Path, size: int) -> None:
     from shipyard.stores.artifacts import file_blocks
 
     payload = os.urandom(size)

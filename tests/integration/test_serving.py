@@ -149,6 +149,35 @@ def test_overload_answers_503_quickly_and_recovers(server: tuple[ModelServerProc
     assert call()[0] == 200  # and it recovers
 
 
+def _rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return kib / 1024
+
+
+def test_overload_keeps_memory_bounded(server: tuple[ModelServerProcess, RandomForestClassifier]) -> None:
+    """Waves of requests far past the queue bound, each with a 2,000-row body: refused requests
+    hold nothing, so the server's memory after ten waves is what it was after the first."""
+    proc, _ = server
+    assert proc.proc is not None
+    pool = urllib3.PoolManager(maxsize=64, retries=False, timeout=30)
+    body = {"columns": {"x": [float(i) for i in range(2000)]}}
+
+    def wave() -> list[int]:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=48) as ex:
+            return list(ex.map(lambda _: pool.request("POST", f"{proc.url}/predict/slow", json=body).status, range(48)))
+
+    statuses = wave()
+    assert statuses.count(503) > 30 and set(statuses) <= {200, 503}
+    after_first = _rss_mib(proc.proc.pid)
+    for _ in range(9):
+        statuses += wave()
+    grown = _rss_mib(proc.proc.pid) - after_first
+    assert statuses.count(503) > 300  # the bound held in every wave
+    assert grown < 40, f"the server grew by {grown:.0f} MiB over nine more waves of overload"
+    assert pool.request("POST", f"{proc.url}/predict/slow", json={"columns": {"x": [1.0]}}).status == 200
+
+
 def test_metrics_parse_with_prometheus_client(server: tuple[ModelServerProcess, RandomForestClassifier]) -> None:
     proc, _ = server
     text = http.request("GET", f"{proc.url}/metrics").data.decode()

@@ -149,4 +149,3 @@ def serve(
         app, host=host, port=port, log_level="warning", access_log=False, http="httptools", loop="uvloop",
         timeout_graceful_shutdown=30,
     )  # fmt: skip
-
