@@ -46,7 +46,8 @@ def test_experiments_are_unique_by_name(services: Services) -> None:
         t.get_experiment(ME, "999")
     with pytest.raises(NotFound):
         t.get_experiment(ME, "not-a-number")
-    assert [e.name for e in t.list_experiments(ME)] == ["churn"]
+    # the Default experiment (id 0) exists from the first migration on, for clients that name none
+    assert [(e.id, e.name) for e in t.list_experiments(ME)] == [("0", "Default"), (exp.id, "churn")]
 
 
 def test_run_lifecycle_and_nesting(services: Services) -> None:

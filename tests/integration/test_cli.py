@@ -78,7 +78,7 @@ def _json(args: list[str], home: Path) -> object:
 
 def test_listing_showing_and_comparing(home: Path) -> None:
     exps = _json(["experiments", "list"], home)
-    assert [e["name"] for e in exps] == ["cli"]  # type: ignore[union-attr]
+    assert [e["name"] for e in exps] == ["Default", "cli"]  # type: ignore[union-attr]
     runs = _json(["runs", "list", "-e", "cli", "-o", "metrics.auc DESC"], home)["runs"]  # type: ignore[index]
     assert [r["name"] for r in runs] == ["lr-0.5", "lr-0.1"]
     filtered = _json(["runs", "list", "-f", 'params.lr = "0.1"'], home)["runs"]  # type: ignore[index]

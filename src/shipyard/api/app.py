@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.fastpath import LogFastPath
+from shipyard.api.mlflow.app import MlflowApi
 from shipyard.api.routes import artifacts, datasets, experiments, index, models, runs
 from shipyard.config import Settings
 from shipyard.schemas import API_PREFIX
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.executor = pool
     install_error_handlers(app)
     app.add_middleware(LogFastPath, services=svc, pool=pool)  # the logging hot path, before routing
+    app.add_middleware(MlflowApi, services=svc, pool=pool)  # MLflow's REST API, its own protocol
     for module in (experiments, runs, artifacts, datasets, models):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(index.router)

@@ -46,6 +46,9 @@ class DatasetKind(StrEnum):
     ARRAY = "array"  # an n-dimensional array that is not a table
     FILE = "file"  # one file, digest = sha256 of its bytes
     FOLDER = "folder"  # a tree of files, digest = sha256 of its sorted listing
+    # known by another system's description only (an MLflow client's dataset: a source URI and that
+    # system's digest); the stored bytes are that description (JSON), digest = its sha256
+    REFERENCE = "reference"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ Grammar (keywords are case-insensitive)::
                 | ident ["not"] "in" "(" literal ("," literal)* ")"
                 | ident "is" ["not"] "null"
     ident      := ("metrics" | "params" | "tags") "." key | ["attributes" "."] attribute
+                | "datasets" "." ("name" | "digest" | "role")
     key        := bare-key | `quoted key` | "quoted key"
     op         := "=" | "!=" | "<" | "<=" | ">" | ">=" | "like" | "ilike"
     literal    := number | 'string' | "string"
@@ -56,7 +57,11 @@ _ENTITIES = {
     "param": "param",
     "tags": "tag",
     "tag": "tag",
+    "datasets": "dataset",
+    "dataset": "dataset",
 }
+# what a run's datasets can be filtered on (context: MLflow's word for the role)
+_DATASET_KEYS = {"name": "name", "digest": "digest", "role": "role", "context": "role"}
 _OPS = ("<=", ">=", "!=", "=", "<", ">")
 _WORD_OPS = ("like", "ilike")
 
@@ -134,9 +139,10 @@ def _unquote(s: str) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, field: str) -> None:
+    def __init__(self, text: str, field: str, attributes: dict[str, str] | None = None) -> None:
         self.text = text
         self.field = field
+        self.attributes = ATTRIBUTES if attributes is None else attributes
         self.toks = _tokenize(text)
         self.i = 0
 
@@ -213,13 +219,18 @@ class _Parser:
                 raise self.error(f"{head}. needs a key, e.g. {head}.accuracy", tok)
             if not key:
                 raise self.error("empty key", tok)
+            if entity == "dataset":
+                if key.lower() not in _DATASET_KEYS:
+                    raise self.error(f"datasets can be filtered on {', '.join(sorted(_DATASET_KEYS))}", tok)
+                key = _DATASET_KEYS[key.lower()]
             return entity, key, "num" if entity == "metric" else "str", tok
         name = rest if head_l in ("attributes", "attribute", "attr", "run") and dot else text
         name_l = name.lower()
-        if name_l not in ATTRIBUTES:
-            known = ", ".join(sorted(ATTRIBUTES))
+        if name_l not in self.attributes:
+            known = ", ".join(sorted(self.attributes))
             raise self.error(f"unknown field {text!r} (use metrics.X, params.X, tags.X or one of {known})", tok)
-        return "attribute", _ATTR_ALIASES.get(name_l, name_l), ATTRIBUTES[name_l], tok
+        key = _ATTR_ALIASES.get(name_l, name_l) if self.attributes is ATTRIBUTES else name_l
+        return "attribute", key, self.attributes[name_l], tok
 
     def parse_literal(self, kind: str, ident: str, at: _Tok) -> float | str:
         tok = self.take()
@@ -271,8 +282,9 @@ class _Parser:
         raise self.error(f"expected a comparison after {ident} (=, !=, <, >, like, in, is null)", tok)
 
 
-def parse_filter(text: str | None) -> Expr | None:
-    """Parse a filter string; ``None`` or blank means no filter.
+def parse_filter(text: str | None, attributes: dict[str, str] | None = None) -> Expr | None:
+    """Parse a filter string; ``None`` or blank means no filter. ``attributes`` (name -> "str" or
+    "num") replaces the run attributes for filters over other objects (experiments, models).
 
     Raises:
         InvalidArgument: with ``field="filter"`` and the position of the problem.
@@ -281,17 +293,19 @@ def parse_filter(text: str | None) -> Expr | None:
         return None
     if len(text) > 10_000:
         raise InvalidArgument("filter longer than 10000 characters", field="filter")
-    return _Parser(text, "filter").parse()
+    return _Parser(text, "filter", attributes).parse()
 
 
-def parse_order_by(items: list[str] | tuple[str, ...] | None) -> list[OrderBy]:
+def parse_order_by(
+    items: list[str] | tuple[str, ...] | None, attributes: dict[str, str] | None = None
+) -> list[OrderBy]:
     """Parse ``["metrics.auc DESC", "start_time"]`` into :class:`OrderBy` clauses."""
     result: list[OrderBy] = []
     for idx, raw in enumerate(items or ()):
         field = f"order_by[{idx}]"
         if not isinstance(raw, str) or not raw.strip():
             raise InvalidArgument("an order_by clause must be a non-empty string", field=field)
-        parser = _Parser(raw, field)
+        parser = _Parser(raw, field, attributes)
         entity, key, _kind, _tok = parser.parse_ident()
         descending = False
         if parser.at_word("desc", "asc"):

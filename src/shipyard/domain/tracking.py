@@ -257,6 +257,7 @@ class Run:
     parent_run_id: str | None = None
     description: str = ""
     created_by: str = ""
+    lifecycle: str = "active"  # or "deleted": kept, hidden from searches, restorable
     params: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, Metric] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)

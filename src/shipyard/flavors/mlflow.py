@@ -22,7 +22,7 @@ from shipyard.domain.signature import ColumnSpec, Signature, TensorSpec
 from shipyard.errors import InvalidArgument, PermissionDenied
 from shipyard.flavors.base import Saved, get_flavor, pins, require
 
-__all__ = ["MlflowFlavor"]
+__all__ = ["MlflowFlavor", "describe_mlmodel"]
 
 DIR = "mlflow"
 _TYPES = {
@@ -37,12 +37,30 @@ _TYPES = {
 }
 
 
-def _mlmodel(path: Path) -> dict[str, Any]:
+def _parse_mlmodel(text: str, where: str) -> dict[str, Any]:
     yaml = require("yaml", "mlflow")
-    doc = yaml.safe_load((path / "MLmodel").read_text(encoding="utf-8"))
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidArgument(f"{where} is not valid YAML: {exc}", field="model") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("flavors"), dict):
-        raise InvalidArgument(f"{path}/MLmodel lists no flavors", field="model")
+        raise InvalidArgument(f"{where} lists no flavors", field="model")
     return doc
+
+
+def _mlmodel(path: Path) -> dict[str, Any]:
+    return _parse_mlmodel((path / "MLmodel").read_text(encoding="utf-8"), f"{path}/MLmodel")
+
+
+def describe_mlmodel(text: str, *, folder: str = "..") -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The flavor config and signature (as a dict) of a bundle made of an MLflow model folder in
+    place: how the hub adopts a model an MLflow client logged, from the text of its ``MLmodel``
+    file alone. ``folder`` is where the MLflow files sit, relative to the bundle's model folder;
+    ``".."`` is the bundle's root (the folder adopted as it is)."""
+    doc = _parse_mlmodel(text, "MLmodel")
+    config = {"dir": folder, **_loader(doc), "mlflow_version": str(doc.get("mlflow_version", ""))}
+    sig = _signature(doc)
+    return config, (sig.to_dict() if sig is not None else None)
 
 
 def _spec(raw: Any) -> tuple[ColumnSpec, ...] | TensorSpec | None:
@@ -132,7 +150,8 @@ class MlflowFlavor:
         return Saved(config, pinned + pins("pyyaml"), signature=_signature(doc), input_example=_example(src, doc))
 
     def load(self, src: Path, config: Mapping[str, Any], *, trust: bool) -> Any:
-        root = src / str(config.get("dir", DIR))
+        folder = str(config.get("dir", DIR))
+        root = src.parent if folder == ".." else src / folder
         loader = str(config.get("loader"))
         file = str(config.get("file", ""))
         if loader == "sklearn-skops":

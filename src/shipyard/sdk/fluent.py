@@ -159,7 +159,7 @@ def start_run(
     ends FINISHED, or FAILED if the block raises (KILLED on Ctrl-C).
 
     Args:
-        experiment: experiment name (created if missing); default ``"default"``.
+        experiment: experiment name (created if missing); default ``"Default"`` (id 0, shared with MLflow clients).
         experiment_id: or the id of an existing experiment.
         name: run name (default: generated).
         tags: initial tags.
@@ -181,7 +181,7 @@ def start_run(
     parent_id = parent.id if isinstance(parent, ActiveRun) else parent
     cl = client or (parent.client if isinstance(parent, ActiveRun) else default_client())
     if experiment is None and experiment_id is None:
-        experiment = "default"
+        experiment = "Default"
     tags = {**(tags or {}), **reproduction_tags()}  # set when running under `shipyard reproduce`
     run = cl.create_run(
         experiment,

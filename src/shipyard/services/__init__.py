@@ -7,12 +7,21 @@ from dataclasses import dataclass
 from shipyard.config import Settings
 from shipyard.services.artifacts import ArtifactService
 from shipyard.services.datasets import DatasetService
+from shipyard.services.logged_models import LoggedModelService
 from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.artifacts import BlobStore, open_artifact_store
 from shipyard.stores.metadata import MetadataStore, open_metadata_store
 
-__all__ = ["ArtifactService", "DatasetService", "RegistryService", "Services", "TrackingService", "build_services"]
+__all__ = [
+    "ArtifactService",
+    "DatasetService",
+    "LoggedModelService",
+    "RegistryService",
+    "Services",
+    "TrackingService",
+    "build_services",
+]
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,7 @@ class Services:
     artifacts: ArtifactService
     datasets: DatasetService
     registry: RegistryService
+    logged_models: LoggedModelService
 
     def close(self) -> None:
         self.store.close()
@@ -46,4 +56,5 @@ def build_services(settings: Settings) -> Services:
         artifacts=ArtifactService(store, blobs),
         datasets=DatasetService(store, blobs),
         registry=RegistryService(store, blobs),
+        logged_models=LoggedModelService(store),
     )

@@ -55,9 +55,19 @@ class DatasetService:
         return self.blobs.size(check_digest(digest))
 
     # logging -----------------------------------------------------------------------------------
-    def log_input(self, who: Principal, run_id: str, name: str, role: str, version: DatasetVersion) -> DatasetInput:
+    def log_input(
+        self,
+        who: Principal,
+        run_id: str,
+        name: str,
+        role: str,
+        version: DatasetVersion,
+        *,
+        allow_finished: bool = False,
+    ) -> DatasetInput:
         """Record that run ``run_id`` used ``version`` as dataset ``name`` in ``role``. A version
-        already known by its digest keeps its stored facts."""
+        already known by its digest keeps its stored facts. Only a RUNNING run takes inputs,
+        unless ``allow_finished`` (as MLflow clients expect)."""
         check_dataset_name(name)
         check_role(role)
         check_version(version)
@@ -69,7 +79,7 @@ class DatasetService:
         stamped = dataclasses.replace(version, created_at=now_ms(), created_by=who.name)
         with self.store.transaction(write=True) as tx:
             status = tx.run_status(run_id)
-            if status.is_terminal:
+            if status.is_terminal and not allow_finished:
                 raise Conflict(
                     f"run {run_id} is {status.value}; datasets can only be logged to a RUNNING run", field="run_id"
                 )
@@ -95,7 +105,7 @@ class DatasetService:
 
     def run_inputs(self, who: Principal, run_id: str) -> list[DatasetInput]:
         with self.store.transaction(write=False) as tx:
-            tx.run_status(run_id)  # NotFound for an unknown run
+            tx.run_lifecycle(run_id)  # NotFound for an unknown run; a deleted run still has its inputs
             return tx.list_inputs(run_id=run_id, with_versions=True)
 
     def consumers(self, who: Principal, ref: str) -> tuple[DatasetVersion, list[DatasetInput]]:

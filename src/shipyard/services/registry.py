@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shipyard.domain.artifacts import check_artifact_path
-from shipyard.domain.bundle import MANIFEST, BundleManifest
+from shipyard.domain.artifacts import ArtifactEntry, check_artifact_path
+from shipyard.domain.bundle import MANIFEST, BundleManifest, FileEntry
 from shipyard.domain.principals import AuditEvent, Principal
 from shipyard.domain.registry import (
     ModelRef,
@@ -237,6 +237,86 @@ class RegistryService:
                 tx.get_model(name)
                 raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
             tx.append_audit(AuditEvent(who.name, "model.alias.delete", "model", name, {"alias": alias, "was": before}))
+
+    # removal and renames -------------------------------------------------------------------------
+    def rename_model(self, who: Principal, name: str, new_name: str) -> RegisteredModel:
+        check_model_name(name)
+        check_model_name(new_name)
+        with self.store.transaction(write=True) as tx:
+            tx.rename_model(name, new_name, now_ms())
+            tx.append_audit(AuditEvent(who.name, "model.rename", "model", new_name, {"from": name}))
+            return tx.get_model(new_name)
+
+    def delete_model(self, who: Principal, name: str) -> None:
+        """Remove a model and all its versions from the registry (the runs and their artifacts stay)."""
+        check_model_name(name)
+        with self.store.transaction(write=True) as tx:
+            tx.delete_model(name)
+            tx.append_audit(AuditEvent(who.name, "model.delete", "model", name, {}))
+
+    def delete_version(self, who: Principal, name: str, version: int) -> None:
+        number = check_version_number(version)
+        with self.store.transaction(write=True) as tx:
+            tx.delete_version(name, number)
+            tx.append_audit(AuditEvent(who.name, "model.version.delete", "model", name, {"version": number}))
+
+    def delete_model_tag(self, who: Principal, name: str, key: str) -> None:
+        check_key(key, "key")
+        with self.store.transaction(write=True) as tx:
+            if not tx.delete_model_tag(name, key):
+                tx.get_model(name)
+                raise NotFound(f"model {name!r} has no tag {key!r}", field="key")
+            tx.append_audit(AuditEvent(who.name, "model.update", "model", name, {"deleted_tags": [key]}))
+
+    def delete_version_tag(self, who: Principal, name: str, version: int, key: str) -> None:
+        number = check_version_number(version)
+        check_key(key, "key")
+        with self.store.transaction(write=True) as tx:
+            if not tx.delete_version_tag(name, number, key):
+                tx.get_version(name, number)
+                raise NotFound(f"version {number} of {name!r} has no tag {key!r}", field="key")
+            details = {"version": number, "deleted_tags": [key]}
+            tx.append_audit(AuditEvent(who.name, "model.version.update", "model", name, details))
+
+    # folders of files that are not bundles yet ---------------------------------------------------
+    def adopt_folder(
+        self,
+        who: Principal,
+        run_id: str,
+        artifact_path: str,
+        *,
+        flavor: str,
+        flavor_config: Mapping[str, Any],
+        signature: Mapping[str, Any] | None = None,
+        requirements: tuple[str, ...] = (),
+    ) -> BundleManifest:
+        """Make the run's artifacts under ``artifact_path`` a bundle by writing its manifest there
+        (an MLflow model folder logged by the MLflow client, say). Only the manifest is new: it
+        lists the files with the digests the hub recorded when they were uploaded, so nothing is
+        downloaded or copied. The manifest is derived data, so it is written even after the run
+        has finished. Returns the manifest; adopting the same folder again changes nothing."""
+        prefix = artifact_path.strip("/")
+        check_artifact_path(prefix, "artifact_path")
+        with self.store.transaction(write=False) as tx:
+            entries = [e for e in tx.list_artifacts(run_id, prefix) if e.path != f"{prefix}/{MANIFEST}"]
+        if not entries:
+            raise NotFound(f"run {run_id} has no artifacts under {prefix!r}", field="artifact_path")
+        files = {e.path[len(prefix) + 1 :]: FileEntry(e.digest, e.size) for e in entries}
+        manifest = BundleManifest(
+            flavor=flavor,
+            files=files,
+            flavor_config=dict(flavor_config),
+            signature=dict(signature) if signature else None,
+            requirements=tuple(sorted(set(requirements))),
+        )
+        raw = manifest.to_json()
+        digest, size = self.blobs.put_chunks([raw])
+        with self.store.transaction(write=True) as tx:
+            tx.run_lifecycle(run_id)
+            tx.put_artifact(run_id, ArtifactEntry(f"{prefix}/{MANIFEST}", digest, size, now_ms()))
+            details = {"path": prefix, "bundle": manifest.digest, "flavor": flavor}
+            tx.append_audit(AuditEvent(who.name, "bundle.adopt", "run", run_id, details))
+        return manifest
 
     # lineage -------------------------------------------------------------------------------------
     def versions_of_run(self, who: Principal, run_id: str) -> list[ModelVersion]:

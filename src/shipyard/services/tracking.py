@@ -75,8 +75,51 @@ class TrackingService:
             return self.get_experiment_by_name(who, name)
 
     def list_experiments(self, who: Principal) -> list[Experiment]:
+        """Every experiment, deleted ones included (see ``Experiment.lifecycle``)."""
         with self.store.transaction(write=False) as tx:
             return tx.list_experiments()
+
+    def update_experiment(
+        self, who: Principal, experiment_id: str, *, name: str | None = None, description: str | None = None
+    ) -> Experiment:
+        fields: dict[str, object] = {}
+        if name is not None:
+            fields["name"] = check_name(name)
+        if description is not None:
+            fields["description"] = description
+        with self.store.transaction(write=True) as tx:
+            if fields:
+                tx.update_experiment(experiment_id, **fields)
+                tx.append_audit(AuditEvent(who.name, "experiment.update", "experiment", experiment_id, fields))
+            return tx.get_experiment(experiment_id)
+
+    def set_experiment_lifecycle(self, who: Principal, experiment_id: str, lifecycle: str) -> Experiment:
+        """Delete (``"deleted"``) or restore (``"active"``) an experiment with all its runs. Nothing
+        is erased: a deleted experiment keeps its name and can be restored."""
+        if lifecycle not in ("active", "deleted"):
+            raise InvalidArgument("lifecycle must be 'active' or 'deleted'", field="lifecycle")
+        with self.store.transaction(write=True) as tx:
+            tx.set_experiment_lifecycle(experiment_id, lifecycle)
+            action = "experiment.delete" if lifecycle == "deleted" else "experiment.restore"
+            tx.append_audit(AuditEvent(who.name, action, "experiment", experiment_id, {}))
+            return tx.get_experiment(experiment_id)
+
+    def set_experiment_tags(self, who: Principal, experiment_id: str, tags: Mapping[str, str]) -> None:
+        checked = self._check_tags(tags)
+        with self.store.transaction(write=True) as tx:
+            tx.get_experiment(experiment_id)
+            tx.set_experiment_tags(experiment_id, checked)
+            tx.append_audit(
+                AuditEvent(who.name, "experiment.tag", "experiment", experiment_id, {"set": sorted(checked)})
+            )
+
+    def delete_experiment_tag(self, who: Principal, experiment_id: str, key: str) -> None:
+        check_key(key, "key")
+        with self.store.transaction(write=True) as tx:
+            tx.get_experiment(experiment_id)
+            if not tx.delete_experiment_tag(experiment_id, key):
+                raise NotFound(f"experiment {experiment_id} has no tag {key!r}", field="key")
+            tx.append_audit(AuditEvent(who.name, "experiment.tag", "experiment", experiment_id, {"deleted": [key]}))
 
     # runs --------------------------------------------------------------------------------------
     def create_run(
@@ -132,7 +175,11 @@ class TrackingService:
         end_time: int | None = None,
         name: str | None = None,
         description: str | None = None,
+        allow_finished: bool = False,
     ) -> Run:
+        """Change a run's status, end time, name or description. A terminal status is final unless
+        ``allow_finished`` (MLflow clients may move a run between terminal states; the audit log
+        keeps every change either way)."""
         fields: dict[str, object] = {}
         if name is not None:
             fields["name"] = check_name(name)
@@ -143,10 +190,13 @@ class TrackingService:
         with self.store.transaction(write=True) as tx:
             current = tx.run_status(run_id)
             if status is not None:
-                check_transition(current, status, run_id)
+                if not allow_finished:
+                    check_transition(current, status, run_id)
                 fields["status"] = status
                 if status.is_terminal and status is not current:
                     fields["end_time"] = end_time or now_ms()
+                elif not status.is_terminal:
+                    fields["end_time"] = None
             elif end_time is not None:
                 fields["end_time"] = end_time
             if fields:
@@ -154,6 +204,24 @@ class TrackingService:
                 details = {k: (str(v) if isinstance(v, RunStatus) else v) for k, v in fields.items()}
                 tx.append_audit(AuditEvent(who.name, "run.update", "run", run_id, details))
             return tx.get_run(run_id)
+
+    def set_run_lifecycle(self, who: Principal, run_id: str, lifecycle: str) -> None:
+        """Delete (``"deleted"``) or restore (``"active"``) a run. A deleted run keeps everything
+        it logged, is hidden from searches by default and takes no more logging."""
+        if lifecycle not in ("active", "deleted"):
+            raise InvalidArgument("lifecycle must be 'active' or 'deleted'", field="lifecycle")
+        with self.store.transaction(write=True) as tx:
+            tx.set_run_lifecycle(run_id, lifecycle)
+            action = "run.delete" if lifecycle == "deleted" else "run.restore"
+            tx.append_audit(AuditEvent(who.name, action, "run", run_id, {}))
+
+    def delete_tag(self, who: Principal, run_id: str, key: str) -> None:
+        check_key(key, "key")
+        with self.store.transaction(write=True) as tx:
+            tx.run_status(run_id)
+            if not tx.delete_tag(run_id, key):
+                raise NotFound(f"run {run_id} has no tag {key!r}", field="key")
+            tx.append_audit(AuditEvent(who.name, "run.log", "run", run_id, {"deleted_tags": [key]}))
 
     # logging -----------------------------------------------------------------------------------
     def log_batch(
@@ -164,8 +232,11 @@ class TrackingService:
         metrics: Sequence[Metric] | MetricBatch = (),
         params: Mapping[str, object] | None = None,
         tags: Mapping[str, str] | None = None,
+        allow_finished: bool = False,
     ) -> None:
-        """Log metrics, params and tags in one transaction: all of them are stored, or none."""
+        """Log metrics, params and tags in one transaction: all of them are stored, or none.
+        Metrics and params go only to a RUNNING run unless ``allow_finished`` (MLflow clients log
+        to finished runs; such late writes are marked ``late`` in the audit log)."""
         if not isinstance(metrics, MetricBatch):
             metrics = MetricBatch.of(metrics)
         if len(metrics) > self.max_batch_points:
@@ -180,7 +251,7 @@ class TrackingService:
             return
         with self.store.transaction(write=True) as tx:
             status = tx.run_status(run_id)
-            if status.is_terminal and (metrics or checked_params):
+            if status.is_terminal and (metrics or checked_params) and not allow_finished:
                 raise Conflict(
                     f"run {run_id} is {status.value}; metrics and params can only be logged to a RUNNING run",
                     field="run_id",
@@ -191,6 +262,8 @@ class TrackingService:
                 tx.upsert_tags(run_id, checked_tags)
             tx.insert_metrics(run_id, metrics)
             details: dict[str, object] = {"metrics": len(metrics)}
+            if status.is_terminal:
+                details["late"] = True
             if checked_params:
                 details["params"] = sorted(checked_params)
             if checked_tags:
@@ -222,6 +295,7 @@ class TrackingService:
         order_by: Sequence[str] = (),
         max_results: int = 100,
         page_token: str | None = None,
+        lifecycle: str = "active",
     ) -> Page[Run]:
         """Runs matching ``filter`` (see :mod:`shipyard.domain.filters`), best first by ``order_by``."""
         if (
@@ -230,16 +304,17 @@ class TrackingService:
             or not 1 <= max_results <= MAX_SEARCH_RESULTS
         ):
             raise InvalidArgument(f"max_results must be between 1 and {MAX_SEARCH_RESULTS}", field="max_results")
+        if lifecycle not in ("active", "deleted", "all"):
+            raise InvalidArgument("lifecycle must be 'active', 'deleted' or 'all'", field="lifecycle")
         expr = parse_filter(filter)
         ordering = parse_order_by(list(order_by))
-        query_key = hashlib.sha256(repr((sorted(experiment_ids), filter or "", list(order_by))).encode()).hexdigest()[
-            :16
-        ]
+        shape = (sorted(experiment_ids), filter or "", list(order_by), lifecycle)
+        query_key = hashlib.sha256(repr(shape).encode()).hexdigest()[:16]
         offset = decode_page_token(page_token, query_key)
         with self.store.transaction(write=False) as tx:
             for exp_id in experiment_ids:
                 tx.get_experiment(exp_id)
-            runs, more = tx.search_runs(RunSearch(list(experiment_ids), expr, ordering, offset, max_results))
+            runs, more = tx.search_runs(RunSearch(list(experiment_ids), expr, ordering, offset, max_results, lifecycle))
         token = encode_page_token(offset + len(runs), query_key) if more else None
         return Page(runs, token)
 

@@ -205,3 +205,53 @@ class RegistryQueries(Queries):
     def alias_version(self, name: str, alias: str) -> int | None:
         row = self.conn.execute(sa.select(_A.version).where(_A.name == name, _A.alias == alias)).first()
         return None if row is None else int(row[0])
+
+    # removal and renames ---------------------------------------------------------------------------
+    def delete_model_tag(self, name: str, key: str) -> bool:
+        c = t.model_tags.c
+        return bool(self.conn.execute(t.model_tags.delete().where(c.name == name, c.key == key)).rowcount)
+
+    def delete_version_tag(self, name: str, version: int, key: str) -> bool:
+        c = t.model_version_tags.c
+        stmt = t.model_version_tags.delete().where(c.name == name, c.version == version, c.key == key)
+        return bool(self.conn.execute(stmt).rowcount)
+
+    def delete_version(self, name: str, version: int) -> None:
+        """Remove one version with its tags and the aliases that point at it."""
+        self.conn.execute(t.model_aliases.delete().where(_A.name == name, _A.version == version))
+        vt = t.model_version_tags.c
+        self.conn.execute(t.model_version_tags.delete().where(vt.name == name, vt.version == version))
+        done = self.conn.execute(t.model_versions.delete().where(_V.name == name, _V.version == version))
+        if not done.rowcount:
+            raise NotFound(f"model {name!r} has no version {version}", field="version")
+
+    def delete_model(self, name: str) -> None:
+        """Remove a model with every version, tag and alias."""
+        self.conn.execute(t.model_aliases.delete().where(_A.name == name))
+        self.conn.execute(t.model_version_tags.delete().where(t.model_version_tags.c.name == name))
+        self.conn.execute(t.model_versions.delete().where(_V.name == name))
+        self.conn.execute(t.model_tags.delete().where(t.model_tags.c.name == name))
+        if not self.conn.execute(t.registered_models.delete().where(_M.name == name)).rowcount:
+            raise NotFound(f"no model named {name!r}", field="name")
+
+    def rename_model(self, name: str, new_name: str, updated_at: int) -> None:
+        """Give a model a new name, moving its versions, tags and aliases with it. The name is
+        every table's key, so rows are copied under the new name, then the old ones removed."""
+        old = self.conn.execute(sa.select(t.registered_models).where(_M.name == name)).first()
+        if old is None:
+            raise NotFound(f"no model named {name!r}", field="name")
+        row = {**old._asdict(), "name": new_name, "updated_at": updated_at}
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(t.registered_models.insert().values(**row))
+        except sa.exc.IntegrityError:
+            raise AlreadyExists(f"a model named {new_name!r} exists already", field="new_name") from None
+        for table in (t.model_tags, t.model_versions):
+            cols = [c for c in table.c if c.name != "name"]
+            select = sa.select(sa.literal(new_name), *cols).where(table.c.name == name)
+            self.conn.execute(table.insert().from_select(["name", *[c.name for c in cols]], select))
+        for table in (t.model_version_tags, t.model_aliases):
+            self.conn.execute(table.update().where(table.c.name == name).values(name=new_name))
+        self.conn.execute(t.model_versions.delete().where(_V.name == name))
+        self.conn.execute(t.model_tags.delete().where(t.model_tags.c.name == name))
+        self.conn.execute(t.registered_models.delete().where(_M.name == name))

@@ -193,9 +193,7 @@ model_version_tags = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.ForeignKeyConstraint(
-        ["name", "version"], ["model_versions.name", "model_versions.version"], ondelete="CASCADE"
-    ),
+    sa.ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"], ondelete="CASCADE"),
 )
 
 # An alias is one row: moving it is one UPDATE, so a reader sees the old or the new version.
@@ -206,7 +204,26 @@ model_aliases = sa.Table(
     sa.Column("alias", sa.String(64), primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
-    sa.ForeignKeyConstraint(
-        ["name", "version"], ["model_versions.name", "model_versions.version"], ondelete="CASCADE"
-    ),
+    sa.ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"], ondelete="CASCADE"),
+)
+
+# A model logged by a run before (or without) registration: MLflow 3's "logged model". Its files
+# are artifacts of ``run_id`` under ``artifact_path``; tags and params are small JSON maps.
+logged_models = sa.Table(
+    "logged_models",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("experiment_id", BigInt, sa.ForeignKey("experiments.id"), nullable=False),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("model_type", sa.String(250), nullable=False, server_default=""),
+    sa.Column("artifact_path", sa.String(1024), nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("lifecycle", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_logged_models_experiment", "experiment_id", "created_at"),
+    sa.Index("ix_logged_models_run", "run_id"),
 )

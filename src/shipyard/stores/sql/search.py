@@ -9,6 +9,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from shipyard.domain.filters import And, Cmp, Expr, Or, OrderBy
+from shipyard.errors import InvalidArgument
 from shipyard.stores.metadata import RunSearch
 from shipyard.stores.sql import schema as t
 
@@ -72,6 +73,13 @@ def _cmp(c: Cmp) -> sa.ColumnElement[bool]:
         if c.op == "is_not_null":
             return col.is_not(None)
         return _compare(col, c.op, _attribute_value(c.key, c.value))
+    if c.entity == "dataset":  # a run matches if any of its inputs does
+        inputs = t.run_inputs
+        col = {"name": inputs.c.name, "digest": inputs.c.digest, "role": inputs.c.role}[c.key]
+        used = sa.select(sa.literal(1)).where(inputs.c.run_id == t.runs.c.id)
+        if c.op in ("is_null", "is_not_null"):
+            return ~sa.exists(used) if c.op == "is_null" else sa.exists(used)
+        return sa.exists(used.where(_compare(col, c.op, c.value)))
     table = _KV_TABLES[c.entity]
     base = sa.select(sa.literal(1)).where(table.c.run_id == t.runs.c.id, table.c.key == c.key)
     if c.op == "is_null":
@@ -94,7 +102,7 @@ def _join_conditions(expr: Expr | None) -> tuple[list[Cmp], list[Expr]]:
     joins: list[Cmp] = []
     rest: list[Expr] = []
     for item in items:
-        if isinstance(item, Cmp) and item.entity != "attribute" and item.op in _JOINABLE_OPS:
+        if isinstance(item, Cmp) and item.entity in _KV_TABLES and item.op in _JOINABLE_OPS:
             joins.append(item)
         else:
             rest.append(item)
@@ -104,6 +112,8 @@ def _join_conditions(expr: Expr | None) -> tuple[list[Cmp], list[Expr]]:
 def _order_column(
     o: OrderBy, idx: int, stmt: sa.Select[Any], joined: dict[tuple[str, str], Any]
 ) -> tuple[sa.Select[Any], sa.ColumnElement[Any]]:
+    if o.entity == "dataset":
+        raise InvalidArgument("runs cannot be ordered by their datasets", field=f"order_by[{idx}]")
     if o.entity == "attribute":
         return stmt, _ATTR_COLUMNS[o.key]
     if (o.entity, o.key) in joined:  # already inner-joined by the filter: same row, same value
@@ -116,7 +126,9 @@ def _order_column(
 def build_search(query: RunSearch, dialect: str) -> sa.Select[Any]:
     """A SELECT of ``runs`` rows matching ``query`` in order (without LIMIT/OFFSET)."""
     stmt = sa.select(t.runs).select_from(t.runs)
-    where: list[sa.ColumnElement[bool]] = [t.runs.c.lifecycle == "active"]
+    where: list[sa.ColumnElement[bool]] = []
+    if query.lifecycle != "all":
+        where.append(t.runs.c.lifecycle == query.lifecycle)
     if query.experiment_ids:
         where.append(t.runs.c.experiment_id.in_([int(e) for e in query.experiment_ids if str(e).isdigit()]))
     joins, rest = _join_conditions(query.filter)

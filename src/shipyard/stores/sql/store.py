@@ -35,6 +35,7 @@ from shipyard.stores.sql.engine import (
     head_revision,
     upgrade,
 )
+from shipyard.stores.sql.lifecycle import LifecycleQueries
 from shipyard.stores.sql.registry import RegistryQueries
 from shipyard.stores.sql.search import build_search
 
@@ -103,7 +104,7 @@ def _exp_id(experiment_id: str) -> int:
         value = int(experiment_id)
     except (TypeError, ValueError):
         raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id") from None
-    if not 0 < value < 2**63:
+    if not 0 <= value < 2**63:
         raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id")
     return value
 
@@ -142,7 +143,7 @@ def _hot_statements(paramstyle: str) -> _HotSql:
     )
 
 
-class SqlTransaction(DatasetQueries, RegistryQueries):
+class SqlTransaction(DatasetQueries, RegistryQueries, LifecycleQueries):
     """All reads and writes of one transaction (see :class:`~shipyard.stores.metadata.Transaction`)."""
 
     def __init__(self, conn: sa.Connection) -> None:
@@ -260,11 +261,13 @@ class SqlTransaction(DatasetQueries, RegistryQueries):
         row = cur.fetchone()
         status = row[0] if row else None
         if status is None:
+            if self.run_lifecycle(run_id) == "deleted":  # NotFound if there is no such run at all
+                raise Conflict(f"run {run_id} is deleted; restore it before changing it", field="run_id")
             raise NotFound(f"no run with id {run_id!r}", field="run_id")
         return RunStatus(status)
 
     def get_run(self, run_id: str, *, with_data: bool = True) -> Run:
-        row = self.conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id, t.runs.c.lifecycle == "active")).first()
+        row = self.conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).first()
         if row is None:
             raise NotFound(f"no run with id {run_id!r}", field="run_id")
         return self._runs_from_rows([row], with_data)[0]
@@ -307,6 +310,7 @@ class SqlTransaction(DatasetQueries, RegistryQueries):
                 parent_run_id=r.parent_run_id,
                 description=r.description,
                 created_by=r.created_by,
+                lifecycle=r.lifecycle,
                 params=params.get(r.id, {}),
                 metrics=metrics.get(r.id, {}),
                 tags=tags.get(r.id, {}),

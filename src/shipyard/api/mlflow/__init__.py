@@ -1,0 +1,1 @@
+"""MLflow's REST API on the hub: a translation layer over the same services (see app.py)."""
