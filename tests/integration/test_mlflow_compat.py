@@ -609,3 +609,30 @@ def test_runs_logged_through_mlflow_are_shipyard_runs(
         page = sy.search_runs(experiment_ids=[experiment_id], filter="metrics.acc > 0.8")
         assert [r.id for r in page.items] == [run.info.run_id]
         assert [d.name for d in sy.get_run_datasets(run.info.run_id)] == ["toy"]
+
+
+# the wire itself (Shipyard's hub only: paging sizes and endpoint errors are server choices) -------
+@shipyard_only
+def test_history_pages_and_wire_errors(server_url: str, client: MlflowClient, experiment_id: str) -> None:
+    run_id = client.create_run(experiment_id).info.run_id
+    for step in range(10):
+        client.log_metric(run_id, "loss", 1.0 / (step + 1), step=step)
+    http = urllib3.PoolManager(retries=False)
+    api = f"{server_url}/ajax-api/2.0/mlflow"  # the UI's prefix answers the same API
+    steps, token = [], ""
+    while True:
+        fields = {"run_id": run_id, "metric_key": "loss", "max_results": "3"} | ({"page_token": token} if token else {})
+        page = http.request("GET", f"{api}/metrics/get-history", fields=fields).json()
+        steps += [m["step"] for m in page["metrics"]]
+        token = page.get("next_page_token", "")
+        if not token:
+            break
+    assert steps == list(range(10))
+
+    missing = http.request("GET", f"{api}/no/such/endpoint")
+    assert (missing.status, missing.json()["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
+    bad = http.request("POST", f"{api}/runs/log-batch", body=b"{oops", headers={"content-type": "application/json"})
+    assert bad.status == 400 and bad.json()["error_code"] == "MALFORMED_REQUEST"
+    wrong = http.request("POST", f"{api}/runs/log-batch", json={"run_id": run_id, "metrics": [{"key": "m"}]})
+    assert wrong.status == 400 and "value" in wrong.json()["message"]
+    assert "loss" in client.get_run(run_id).data.metrics and "m" not in client.get_run(run_id).data.metrics

@@ -281,10 +281,15 @@ class TrackingService:
         return {check_key(k, f"tags.{k}"): check_tag_value(v, f"tags.{k}") for k, v in tags.items()}
 
     # reading -----------------------------------------------------------------------------------
-    def metric_history(self, who: Principal, run_id: str, key: str) -> MetricHistory:
+    def metric_history(
+        self, who: Principal, run_id: str, key: str, *, offset: int = 0, limit: int | None = None
+    ) -> MetricHistory:
+        """The metric's points in step order; ``offset``/``limit`` give one window of them."""
         check_key(key, "key")
+        if offset < 0 or (limit is not None and limit < 1):
+            raise InvalidArgument("offset must be >= 0 and limit >= 1", field="limit")
         with self.store.transaction(write=False) as tx:
-            return tx.metric_history(run_id, key)
+            return tx.metric_history(run_id, key, offset, limit)
 
     def search_runs(
         self,

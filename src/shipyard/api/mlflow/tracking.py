@@ -279,12 +279,15 @@ def delete_tag(c: Ctx, f: Fields) -> Any:
 
 def get_metric_history(c: Ctx, f: Fields) -> Any:
     run_id = f.text("run_id") or f.text("run_uuid", required=True)
-    h = c.svc.tracking.metric_history(c.who, run_id, f.text("metric_key", required=True))
     size = min(f.integer("max_results", MAX_HISTORY_PAGE) or MAX_HISTORY_PAGE, MAX_HISTORY_PAGE)
     token = f.text("page_token")
-    start = int(token) if token.isdigit() else 0
-    out: dict[str, Any] = {"metrics": wire.history(h, start, start + size)}
-    if start + size < len(h):
+    if token and not token.isdigit():
+        raise MlflowError(f"Invalid page token {token!r}.")
+    start = int(token or 0)
+    # one point more than the page: whether another page follows, without counting them all
+    h = c.svc.tracking.metric_history(c.who, run_id, f.text("metric_key", required=True), offset=start, limit=size + 1)
+    out: dict[str, Any] = {"metrics": wire.history(h, 0, size)}
+    if len(h) > size:
         out["next_page_token"] = str(start + size)
     return out
 

@@ -378,13 +378,11 @@ class SqlTransaction(DatasetQueries, RegistryQueries, LifecycleQueries):
             [(run_id, m.key, m.step, m.timestamp, _nan_to_null(m.value)) for m in metrics.latest().values()],
         )
 
-    def metric_history(self, run_id: str, key: str) -> MetricHistory:
+    def metric_history(self, run_id: str, key: str, offset: int = 0, limit: int | None = None) -> MetricHistory:
         m = t.metrics.c
-        rows = self.conn.execute(
-            sa.select(m.step, m.value, m.timestamp)
-            .where(m.run_id == run_id, m.key == key)
-            .order_by(m.step, m.timestamp, m.id)
-        ).all()
+        query = sa.select(m.step, m.value, m.timestamp).where(m.run_id == run_id, m.key == key)
+        query = query.order_by(m.step, m.timestamp, m.id).offset(offset or None).limit(limit)
+        rows = self.conn.execute(query).all()
         if not rows:
             self.run_status(run_id)  # NotFound for an unknown run; else an empty history
         steps, values, stamps = (list(col) for col in zip(*rows, strict=True)) if rows else ([], [], [])
