@@ -52,6 +52,43 @@ QUICK = Sizes(
 )
 
 
+@dataclass(frozen=True)
+class ClientSizes:
+    """How much work each figure of the MLflow-client mode does (the same MLflow client on both sides)."""
+
+    ingest_runs: int  # runs that receive log_batch calls
+    ingest_points: int  # metric points per run, sent MLFLOW_BATCH at a time
+    search_runs: int  # runs in the searched experiment
+    search_repeats: int  # timed searches (p50 reported)
+    history_steps: int  # points of the one long metric
+    history_repeats: int  # timed get_metric_history calls (p50 reported)
+    populate_threads: int  # client threads that create the search runs (setup only, never timed)
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+CLIENT_FULL = ClientSizes(
+    ingest_runs=20,
+    ingest_points=10_000,
+    search_runs=5_000,
+    search_repeats=20,
+    history_steps=100_000,
+    history_repeats=5,
+    populate_threads=4,
+)
+CLIENT_QUICK = ClientSizes(
+    ingest_runs=5,
+    ingest_points=10_000,
+    search_runs=1_000,
+    search_repeats=10,
+    history_steps=20_000,
+    history_repeats=5,
+    populate_threads=4,
+)
+CLIENT_PAGE_SIZE = 100  # max_results of each search_runs call in the MLflow-client mode
+
+
 def search_dataset(n: int) -> list[dict]:
     """``n`` runs: a name, param ``model``, metrics ``auc`` and ``loss``, tag ``team``. Seeded."""
     rng = random.Random(SEED)
@@ -96,6 +133,18 @@ def latency_summary(samples_ns: list[int]) -> dict[str, float]:
 def names_digest(names: list[str]) -> str:
     """A short digest of an ordered list of run names (to compare result order across sides)."""
     return hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
+
+
+def points_digest(points: list[tuple[int, float]]) -> str:
+    """A short digest of (step, value) points in step order (to compare a history across sides)."""
+    text = "\n".join(f"{step}:{value!r}" for step, value in sorted(points))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``samples``, nearest rank."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def write_random_file(path: Path, mb: int) -> Path:

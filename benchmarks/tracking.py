@@ -5,11 +5,20 @@ Shipyard's in this process, MLflow's in a driver (``_mlflow_driver.py``) execute
 virtual environment (created at ``.bench/mlflow-venv`` on first use; override the location with
 ``SHIPYARD_BENCH_MLFLOW_VENV``). Both do the same seeded workload (``_workload.py``).
 
+``--mode mlflow-client`` (``_tracking_mlflow_client.py``) instead runs one MLflow client script (the
+same driver, in MLflow's venv) against a fresh ``mlflow server`` and against a fresh Shipyard hub's
+MLflow-compatible API, side by side: ``log_batch`` ingestion (points/s), ``search_runs`` over 5,000
+runs with a filter and order_by (p50 of the first page of 100 and of every page) and
+``get_metric_history`` of a 100,000-step metric (p50). ``--calibrate`` puts a second ``mlflow
+server`` in Shipyard's column to show the harness's noise (ratios about 1).
+
 Usage::
 
     .venv/bin/python benchmarks/tracking.py                # full run (several minutes)
     .venv/bin/python benchmarks/tracking.py --quick        # smaller, ~2-3 minutes
     .venv/bin/python benchmarks/tracking.py --json out.json --figures latency,search
+    .venv/bin/python benchmarks/tracking.py --mode mlflow-client           # ~8 minutes; --quick ~3
+    .venv/bin/python benchmarks/tracking.py --mode mlflow-client --quick --figures ingest,history
 
 Ratios read "Shipyard vs MLflow": above 1 means Shipyard is better (faster / higher throughput).
 """
@@ -28,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,10 +124,18 @@ def mlflow_server(python: Path, tmp: Path) -> Iterator[str]:
         _stop_group(proc)
 
 
-def run_driver(python: Path, figure: str, cfg: dict, *, driver: Path = DRIVER, cwd: Path | None = None) -> dict:
+def run_driver(
+    python: Path,
+    figure: str,
+    cfg: dict,
+    *,
+    driver: Path = DRIVER,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict:
     """Run one figure in an MLflow driver (this benchmark's by default); its result is the last
-    line it prints. ``cwd`` defaults to ``cfg["work_dir"]``."""
-    env = {**os.environ, "GIT_PYTHON_REFRESH": "quiet", "PYTHONUNBUFFERED": "1"}
+    line it prints. ``cwd`` defaults to ``cfg["work_dir"]``; ``env`` adds environment variables."""
+    env = {**os.environ, "GIT_PYTHON_REFRESH": "quiet", "PYTHONUNBUFFERED": "1", **(env or {})}
     out = subprocess.run(
         [str(python), str(driver), figure, json.dumps(cfg)],
         stdout=subprocess.PIPE,
@@ -395,13 +412,62 @@ def render(rows: list[Row], meta: dict) -> None:
 
 
 # Main --------------------------------------------------------------------------------------------
+MODES = ("native", "mlflow-client")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="native",
+        help="native: each side through its own client (default); mlflow-client: one MLflow client, both servers",
+    )
     parser.add_argument("--quick", action="store_true", help="smaller workload (~2-3 minutes)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--figures", default=",".join(SHIPYARD), help="comma-separated subset to run")
+    parser.add_argument(
+        "--figures",
+        help=f"comma-separated subset to run; native: {','.join(SHIPYARD)} (default all); "
+        "mlflow-client: ingest,search,history (default all)",
+    )
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="mlflow-client mode: a second mlflow server in Shipyard's column (ratios show the noise)",
+    )
     return parser.parse_args(argv)
+
+
+@contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """A temporary folder for the servers' data, removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix="shipyard-bench-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def machine_line(ml: dict) -> str:
+    """This machine and both Pythons; ``ml`` is any result of the MLflow driver."""
+    return (
+        f"machine: {os.cpu_count()} CPUs, {platform.platform()}; "
+        f"Python {platform.python_version()} (Shipyard {shipyard.__version__}), "
+        f"Python {ml['python']} (MLflow {ml['mlflow_version']})"
+    )
+
+
+def command_line() -> str:
+    return shlex.join(sys.orig_argv)
+
+
+def select_figures(args: argparse.Namespace, known: tuple[str, ...]) -> list[str]:
+    figures = [f.strip() for f in (args.figures or ",".join(known)).split(",") if f.strip()]
+    unknown = set(figures) - set(known)
+    if unknown:
+        raise SystemExit(f"unknown figures {sorted(unknown)} for --mode {args.mode}; choose from {list(known)}")
+    return figures
 
 
 def run_figures(figures: list[str], sizes: w.Sizes, python: Path, tmp: Path) -> dict:
@@ -434,31 +500,28 @@ def run_figures(figures: list[str], sizes: w.Sizes, python: Path, tmp: Path) -> 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    figures = [f.strip() for f in args.figures.split(",") if f.strip()]
-    unknown = set(figures) - set(SHIPYARD)
-    if unknown:
-        raise SystemExit(f"unknown figures {sorted(unknown)}; choose from {list(SHIPYARD)}")
+    if args.mode == "mlflow-client":
+        import _tracking_mlflow_client as client_mode  # imports this module: keep it out of the top
+
+        client_mode.main(args, select_figures(args, client_mode.FIGURES))
+        return
+    if args.calibrate:
+        raise SystemExit("--calibrate belongs to --mode mlflow-client")
+    figures = select_figures(args, tuple(SHIPYARD))
     sizes = w.QUICK if args.quick else w.FULL
     python = mlflow_python()
-    tmp = Path(tempfile.mkdtemp(prefix="shipyard-bench-"))
     started = time.perf_counter()
-    try:
+    with scratch_dir() as tmp:
         results = run_figures(figures, sizes, python, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     ml = next(iter(v["mlflow"] for v in results.values() if isinstance(v, dict)))
     meta = {
-        "machine": (
-            f"machine: {os.cpu_count()} CPUs, {platform.platform()}; "
-            f"Python {platform.python_version()} (Shipyard {shipyard.__version__}), "
-            f"Python {ml['python']} (MLflow {ml['mlflow_version']})"
-        ),
+        "machine": machine_line(ml),
         "servers": (
             "servers: both on 127.0.0.1, SQLite + local folder; MLflow `mlflow server --workers 1` "
             "(uvicorn, access log off, artifacts proxied via mlflow-artifacts); Shipyard "
             "`shipyard server` (1 worker). Clients: MlflowClient / shipyard.Client."
         ),
-        "command": shlex.join(sys.orig_argv),
+        "command": command_line(),
         "sizes": sizes.to_dict(),
         "wall_seconds": time.perf_counter() - started,
         "versions": {"shipyard": shipyard.__version__, "mlflow": ml["mlflow_version"]},

@@ -59,6 +59,16 @@ class Settings(BaseSettings):
         description="Where artifact blobs live: a folder (default <home>/artifacts) or "
         "s3://bucket/prefix (extra 's3').",
     )
+    inference_log_uri: str | None = Field(
+        default=None,
+        description="Where model servers write the inference log and monitors read it: a folder "
+        "(default <home>/inference-log) or s3://bucket/prefix.",
+    )
+    monitor_interval: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds between the hub's checks for monitors that are due (0: the hub runs none).",
+    )
     s3_endpoint_url: str | None = Field(
         default=None, description="Endpoint of an S3-compatible server (MinIO, moto, Ceph...)."
     )
@@ -119,6 +129,12 @@ class Settings(BaseSettings):
         if self.artifact_uri:
             return self.artifact_uri
         return str(self.home.expanduser().absolute() / "artifacts")
+
+    def resolved_inference_log_uri(self) -> str:
+        """The inference log's location, defaulting to ``<home>/inference-log``."""
+        if self.inference_log_uri:
+            return self.inference_log_uri
+        return str(self.home.expanduser().absolute() / "inference-log")
 
     def resolved_cache_dir(self) -> Path:
         return (self.cache_dir or self.home / "cache").expanduser().absolute()

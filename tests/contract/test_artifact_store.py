@@ -135,6 +135,16 @@ def test_exists_and_delete(backend: Backend, tmp_path: Path) -> None:
     store.delete("a/b")  # deleting a missing key is not an error
 
 
+def test_list_keys_under_a_folder(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
+    for key in ("model=a/version=1/date=2026-01-01/x.parquet", "model=a/version=2/y.parquet", "model=ab/z.parquet"):
+        store.put_file(key, _write(tmp_path / "f", b"x"))
+    assert store.list_keys("model=a") == ["model=a/version=1/date=2026-01-01/x.parquet", "model=a/version=2/y.parquet"]
+    assert store.list_keys("model=a/version=2/") == ["model=a/version=2/y.parquet"]
+    assert len(store.list_keys("")) == 3  # the whole store, no staging files
+    assert store.list_keys("model=none") == []
+
+
 def test_missing_key_raises_not_found_before_any_byte(backend: Backend) -> None:
     # Raised by the call itself, so a server can answer 404 before it starts a streamed response.
     with pytest.raises(NotFound):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shipyard.cli import datasets, db, deploy, experiments, models, reproduce, runs, serve, server
+from shipyard.cli import datasets, db, deploy, experiments, models, monitors, reproduce, runs, serve, server
 
 app = typer.Typer(
     name="shipyard",
@@ -22,6 +22,7 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
+app.add_typer(monitors.app, name="monitors")
 app.add_typer(db.app, name="db")
 
 

@@ -125,7 +125,7 @@ def serve(
     request_log = None
     if log_sample > 0:
         settings = Settings.load()
-        uri = log_uri or str(settings.home.expanduser().absolute() / "inference-log")
+        uri = log_uri or settings.resolved_inference_log_uri()
         store = open_artifact_store(uri, s3_endpoint_url=settings.s3_endpoint_url)
         request_log = RequestLog(store, sample=log_sample)
         models.metrics.watch_log(request_log)

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -187,16 +188,16 @@ class InferenceApp:
             inputs = served.model.check(decoded.inputs)
             result = await self._submit(served, inputs, decoded.rows)
             payload, head_length = encode_infer(served.name, served.version, result, decoded)
+            request_id = decoded.request_id or _request_id(scope)
             if self.request_log is not None:
                 latency = time.perf_counter() - started
-                self.request_log.record(
-                    served.name, served.version, decoded.request_id, latency, inputs, result, decoded.rows
-                )
-            headers = list(_JSON)
+                self.request_log.record(served.name, served.version, request_id, latency, inputs, result, decoded.rows)
+            headers = [*_JSON, (b"x-request-id", request_id.encode())]
             if head_length is not None:
                 headers = [
                     (b"content-type", b"application/octet-stream"),
                     (BINARY_HEADER.encode(), str(head_length).encode()),
+                    (b"x-request-id", request_id.encode()),
                 ]
             await _send(send, 200, payload, headers)
         except ShipyardError as exc:
@@ -215,11 +216,13 @@ class InferenceApp:
             inputs, rows = decode_predict(await _body(receive))
             checked = served.model.check(json_numbers(inputs, served.model.signature))
             result = await self._submit(served, checked, rows)
-            await _send(send, 200, encode_predict(result), [*_JSON, (b"x-model-version", served.version.encode())])
+            request_id = _request_id(scope)
+            headers = [*_JSON, (b"x-model-version", served.version.encode()), (b"x-request-id", request_id.encode())]
+            await _send(send, 200, encode_predict(result), headers)
             if self.request_log is not None:
                 latency = time.perf_counter() - started
-                self.request_log.record(served.name, served.version, None, latency, checked, result, rows)
-            self._mirror(served, checked, rows, None)
+                self.request_log.record(served.name, served.version, request_id, latency, checked, result, rows)
+            self._mirror(served, checked, rows, request_id)
         except ShipyardError as exc:
             code = exc.http_status
             await self._error(send, exc, oip=False)
@@ -336,3 +339,12 @@ class InferenceApp:
             "info": {"title": "Shipyard model server", "version": self.server_version},
             "paths": paths,
         }
+
+
+def _request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-Id`` (up to 64 characters), else a new one: the key delayed labels
+    are posted under (``POST /api/v1/models/NAME/labels`` on the hub)."""
+    given = _header(scope, b"x-request-id")
+    if given and len(given) <= 64:
+        return given.decode("ascii", "replace")
+    return uuid.uuid4().hex

@@ -24,6 +24,7 @@ from shipyard.domain.tracking import (
 )
 from shipyard.errors import InvalidArgument
 from shipyard.sdk.backend import Backend
+from shipyard.sdk.monitoring import Monitors
 
 if TYPE_CHECKING:
     from shipyard.domain.model_card import ModelCard
@@ -78,6 +79,12 @@ class Client:
     @property
     def is_remote(self) -> bool:
         return self.backend.is_remote
+
+    @property
+    def monitors(self) -> Monitors:
+        """Monitoring: create and run monitors, read results and reports, post labels
+        (see :mod:`shipyard.sdk.monitoring`)."""
+        return Monitors(self.backend)
 
     def close(self) -> None:
         self.backend.close()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
+from shipyard.analysis.notify import Notifier
 from shipyard.config import Settings
 from shipyard.services.artifacts import ArtifactService
 from shipyard.services.datasets import DatasetService
 from shipyard.services.logged_models import LoggedModelService
+from shipyard.services.monitoring import MonitorEngine, MonitoringService
 from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.artifacts import BlobStore, open_artifact_store
@@ -35,9 +38,17 @@ class Services:
     datasets: DatasetService
     registry: RegistryService
     logged_models: LoggedModelService
+    monitoring: MonitoringService
 
     def close(self) -> None:
         self.store.close()
+
+
+def _monitor_engine() -> MonitorEngine:
+    """The engine adapter, imported by name on first use (as stores are, through uri.py): it
+    brings NumPy and pyarrow, which services themselves never import."""
+    engine: MonitorEngine = importlib.import_module("shipyard.analysis.monitor_engine").MonitorEngine()
+    return engine
 
 
 def build_services(settings: Settings) -> Services:
@@ -57,4 +68,11 @@ def build_services(settings: Settings) -> Services:
         datasets=DatasetService(store, blobs),
         registry=RegistryService(store, blobs),
         logged_models=LoggedModelService(store),
+        monitoring=MonitoringService(
+            store,
+            blobs,
+            open_artifact_store(settings.resolved_inference_log_uri(), s3_endpoint_url=settings.s3_endpoint_url),
+            engine=_monitor_engine,
+            notifier=Notifier(),
+        ),
     )

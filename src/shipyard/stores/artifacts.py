@@ -56,6 +56,10 @@ class ArtifactStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under the folder ``prefix`` ('' for all), sorted; staging files excluded."""
+        ...
+
     def staging_dir(self) -> Path:
         """A local folder for temporary files; on the same file system as the store when possible,
         so that :meth:`put_file` can move instead of copy."""

@@ -82,6 +82,16 @@ class LocalArtifactStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def list_keys(self, prefix: str) -> list[str]:
+        base = self._path(prefix.strip("/")) if prefix.strip("/") else self.root
+        if not base.is_dir():
+            return []
+        staging = self.staging_dir()
+        keys = [
+            p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file() and staging not in p.parents
+        ]
+        return sorted(keys)
+
 
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)

@@ -150,6 +150,17 @@ class S3ArtifactStore:
             raise
         return int(head["ContentLength"])
 
+    def list_keys(self, prefix: str) -> list[str]:
+        folder = self._key(prefix.strip("/")) + "/" if prefix.strip("/") else self._key("x")[:-1]
+        cut = len(self._key("x")) - 1
+        keys: list[str] = []
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder):
+                keys += [item["Key"][cut:] for item in page.get("Contents", [])]
+        except self._network_errors as exc:
+            raise self._unavailable(exc) from exc
+        return sorted(keys)
+
     def delete(self, key: str) -> None:
         """Delete the object; deleting a missing key is not an error."""
         s3_key = self._key(key)

@@ -227,3 +227,79 @@ logged_models = sa.Table(
     sa.Index("ix_logged_models_experiment", "experiment_id", "created_at"),
     sa.Index("ix_logged_models_run", "run_id"),
 )
+
+# Monitoring. A monitor's spec (features, window, tests, thresholds, reference) is one JSON value;
+# next_run_at is claimed with a conditional UPDATE so that several hubs never run it twice.
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("version", sa.String(32), nullable=True),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("every_seconds", sa.Integer, nullable=True),
+    sa.Column("next_run_at", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(250), nullable=False, server_default=""),
+    sa.Index("ix_monitors_next_run", "next_run_at"),
+)
+
+monitor_results = sa.Table(
+    "monitor_results",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("monitor_id", sa.String(32), sa.ForeignKey("monitors.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("window_start", sa.BigInteger, nullable=False),
+    sa.Column("window_end", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("computed_at", sa.BigInteger, nullable=False),
+    sa.Column("drifted", sa.JSON, nullable=False),
+    sa.Column("features", sa.Integer, nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("body_digest", sa.String(64), nullable=False),
+    sa.Column("report_digest", sa.String(64), nullable=False, server_default=""),
+    sa.Index("ix_monitor_results_monitor_computed", "monitor_id", "computed_at"),
+)
+
+alert_rules = sa.Table(
+    "alert_rules",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("monitor_id", sa.String(32), sa.ForeignKey("monitors.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("threshold", sa.Double, nullable=False),
+    sa.Column("metric", sa.String(64), nullable=True),
+    sa.Column("webhook", sa.Text, nullable=True),
+    sa.Column("command", sa.JSON, nullable=False),
+    sa.Column("cooldown_seconds", sa.Integer, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("last_fired_at", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("rule_id", sa.String(32), sa.ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("monitor_id", sa.String(32), nullable=False),
+    sa.Column("result_id", sa.String(32), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("delivered", sa.Boolean, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_alerts_monitor_at", "monitor_id", "at"),
+)
+
+# Delayed ground truth: the true outcome of one logged row, posted when it is known.
+labels = sa.Table(
+    "labels",
+    metadata,
+    sa.Column("model", sa.String(250), primary_key=True),
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("row", sa.Integer, primary_key=True),
+    sa.Column("value_num", sa.Double, nullable=True),
+    sa.Column("value_text", sa.Text, nullable=True),
+    sa.Column("at", sa.BigInteger, nullable=False),
+)

@@ -36,6 +36,7 @@ from shipyard.stores.sql.engine import (
     upgrade,
 )
 from shipyard.stores.sql.lifecycle import LifecycleQueries
+from shipyard.stores.sql.monitoring import MonitoringQueries
 from shipyard.stores.sql.registry import RegistryQueries
 from shipyard.stores.sql.search import build_search
 
@@ -143,7 +144,7 @@ def _hot_statements(paramstyle: str) -> _HotSql:
     )
 
 
-class SqlTransaction(DatasetQueries, RegistryQueries, LifecycleQueries):
+class SqlTransaction(DatasetQueries, RegistryQueries, LifecycleQueries, MonitoringQueries):
     """All reads and writes of one transaction (see :class:`~shipyard.stores.metadata.Transaction`)."""
 
     def __init__(self, conn: sa.Connection) -> None:
