@@ -58,6 +58,7 @@ MAX_BINS = 1000
 MAX_CATEGORIES = 1000
 EXACT_LIMIT = 10_000
 MAX_UNSEEN_KEPT = 1000  # distinct unseen categories remembered by name; the rest only counted
+_SLICE = 8192
 
 
 def column_kind(dtype: pa.DataType) -> Kind | None:
@@ -288,33 +289,36 @@ def sketch_from_dict(data: Mapping[str, Any]) -> Sketch:
 class _BinLocator:
     """``np.searchsorted(edges, x, side="left")``, several times faster on large batches.
 
-    A uniform grid of cells spans the edges; ``cell(x)`` is monotone in x, so for a cell that holds
-    no edge the answer is the same for every x in it and comes from a table. Only the values that
-    fall in a cell holding an edge (a few percent with 64 grid cells per edge) take the binary
-    search. The result is identical to ``searchsorted``'s.
+    A uniform grid of cells spans the edges between their 1st and 99th percentiles (so that a long
+    tail does not squeeze the bulk into a few cells); ``cell(x)`` is monotone in x, so for a cell
+    that holds no edge the answer is the same for every x in it and comes from a table. Only the
+    values in a cell holding an edge (a few percent, with about 100 grid cells per edge) and the
+    values beyond the grid take the binary search. The result is identical to ``searchsorted``'s.
     """
 
-    def __init__(self, edges: Floats, cells: int = 1 << 16) -> None:
+    def __init__(self, edges: Floats, cells: int = 1 << 17) -> None:
         self.edges = edges
         self.cells = cells
-        self.lo = float(edges[0]) if edges.size else 0.0
-        span = float(edges[-1]) - self.lo if edges.size else 0.0
+        trim = edges.size // 100
+        self.lo = float(edges[trim]) if edges.size else 0.0
+        span = float(edges[edges.size - 1 - trim]) - self.lo if edges.size else 0.0
         self.scale = cells / span if span > 0 and np.isfinite(cells / span) else 0.0
         where = self._cell(edges)
         self.occupied = np.zeros(cells, dtype=bool)
         self.occupied[where] = True
-        self.before = np.searchsorted(where, np.arange(cells), side="left")
+        self.occupied[[0, cells - 1]] = True  # the clipped ends hold everything beyond the grid
+        self.before = np.searchsorted(where, np.arange(cells), side="left").astype(np.int32)
 
     def _cell(self, x: Floats) -> npt.NDArray[np.intp]:
         scaled = (x - self.lo) * self.scale
         np.clip(scaled, 0, self.cells - 1, out=scaled)
         return scaled.astype(np.intp)
 
-    def __call__(self, x: Floats) -> npt.NDArray[np.intp]:
-        if self.scale == 0.0 or x.size < 1024:
+    def __call__(self, x: Floats) -> npt.NDArray[np.int64]:
+        if self.scale == 0.0 or x.size < 256:
             return np.searchsorted(self.edges, x, side="left")
         cell = self._cell(x)
-        out = self.before[cell]
+        out = self.before[cell].astype(np.int64)
         hard = self.occupied[cell]
         if hard.any():
             out[hard] = np.searchsorted(self.edges, x[hard], side="left")
@@ -377,7 +381,9 @@ class NumericAccumulator:
                 self.missing += _nulls(chunk)
                 self.type_violations += rows - _nulls(chunk)
                 continue
-            self._add(x)
+            # slices of NumPy's buffer size keep every temporary in cache: 3-4x faster on big batches
+            for start in range(0, x.size, _SLICE):
+                self._add(x[start : start + _SLICE])
 
     def _add(self, x: Floats) -> None:
         self.n += x.size
