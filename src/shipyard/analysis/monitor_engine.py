@@ -102,7 +102,7 @@ class MonitorEngine:
         window = _Window(log_files, start_ms, end_ms, last_n)
         features = list(monitor.features) or [c for c in ref_table.column_names]
         sketches = drift.reference_sketches(ref_table.select([c for c in features if c in ref_table.column_names]))
-        # the first batch tells which reference columns the model sees; the others may be its target
+        # streamed once: batches go through one accumulator per feature
         results = drift.compare_tables(
             sketches,
             window.batches([*features, "prediction"]),
@@ -111,7 +111,8 @@ class MonitorEngine:
         )
         seen = window.columns
         inputs = [r for r in results if r["name"] in seen]
-        target = [c for c in features if c not in seen and not c.startswith("_")]
+        # a reference column the model does not take is its target, when there is exactly one
+        target = [c for c in ref_table.column_names if c not in features and not c.startswith("_")]
         body: dict[str, Any] = {
             "window": {
                 "start_ms": window.first_ms or start_ms or 0,
@@ -121,7 +122,7 @@ class MonitorEngine:
             },
             "features": inputs,
             "quality": {
-                "missing_columns": [c for c in features if c not in seen and c not in target],
+                "missing_columns": [c for c in features if c not in seen],
                 "extra_columns": sorted(c for c in seen if not c.startswith(("_", "prediction")) and c not in features),
             },
         }
@@ -152,7 +153,11 @@ class MonitorEngine:
     def _performance(
         monitor: Monitor, kept: pa.Table | None, labels: Callable[[Sequence[str]], list[Label]]
     ) -> dict[str, Any] | None:
-        if kept is None or "prediction" not in kept.column_names or not kept.num_rows:
+        if kept is None or not kept.num_rows:
+            return None
+        proba = sorted((c for c in kept.column_names if c.startswith("prediction_") and c[11:].isdigit()),
+                       key=lambda c: int(c[11:]))  # fmt: skip
+        if "prediction" not in kept.column_names and not proba:
             return None
         ids = kept.column("_request_id").to_pylist()
         found = labels(ids)
@@ -167,16 +172,24 @@ class MonitorEngine:
                 "_label": pa.array(values, pa.float64() if numeric else pa.string()),
             }
         )
-        joined = kept.select(["_request_id", "_row", "_at_ms", "prediction"]).join(
+        outputs = ["prediction"] if "prediction" in kept.column_names else proba
+        joined = kept.select(["_request_id", "_row", "_at_ms", *outputs]).join(
             label_table, keys=["_request_id", "_row"], join_type="inner"
         )
         if not joined.num_rows:
             return None
         y_true = joined.column("_label").to_numpy(zero_copy_only=False)
-        y_pred = joined.column("prediction").to_numpy(zero_copy_only=False)
+        scores = None
+        if outputs == proba:  # class scores (predict_proba-like): the label is the best class's index
+            matrix = np.column_stack([joined.column(c).to_numpy(zero_copy_only=False) for c in proba])
+            y_pred = matrix.argmax(axis=1)
+            scores = matrix[:, 1] if len(proba) == 2 else None
+        else:
+            y_pred = joined.column("prediction").to_numpy(zero_copy_only=False)
         if numeric and y_pred.dtype.kind in "biu" and monitor.label_task != "regression":
             y_true = y_true.astype(y_pred.dtype)
-        return performance(y_true, y_pred, joined.column("_at_ms").to_numpy(), task=monitor.label_task)
+        at = joined.column("_at_ms").to_numpy()
+        return performance(y_true, y_pred, at, task=monitor.label_task, scores=scores)
 
     def report(self, body: Mapping[str, Any]) -> str:
         return render_report(body)

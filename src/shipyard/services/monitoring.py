@@ -156,36 +156,39 @@ class MonitoringService:
         return len(checked)
 
     # running ---------------------------------------------------------------------------------------
-    def _reference(self, m: Monitor) -> bytes:
-        """The Parquet bytes of the monitor's reference: the dataset it names, or the training
-        dataset (role ``train``) of the run that made the version it watches."""
+    def _reference(self, m: Monitor) -> tuple[bytes, tuple[str, ...]]:
+        """The Parquet bytes of the monitor's reference (the dataset it names, or the training
+        dataset, role ``train``, of the run that made the version it watches) and the input
+        columns of that version's signature (empty if it has none)."""
         with self.store.transaction(write=False) as tx:
+            mv = tx.get_version(m.model, int(m.version)) if m.version else None
+            if mv is None:
+                latest = tx.get_model(m.model).latest_version
+                if latest is None:
+                    raise NotFound(f"model {m.model!r} has no versions", field="model")
+                mv = tx.get_version(m.model, latest)
+            columns = (mv.signature.get("inputs") or {}).get("columns") or []
+            inputs = tuple(str(c["name"]) for c in columns if isinstance(c, dict) and "name" in c)
             if m.reference:
                 found = tx.find_dataset_versions(m.reference, limit=2)
                 if len(found) != 1:
                     raise NotFound(f"no single dataset version {m.reference!r}", field="reference")
                 version = found[0]
             else:
-                mv = tx.get_version(m.model, int(m.version)) if m.version else None
-                if mv is None:
-                    latest = tx.get_model(m.model).latest_version
-                    if latest is None:
-                        raise NotFound(f"model {m.model!r} has no versions", field="model")
-                    mv = tx.get_version(m.model, latest)
-                inputs = [i for i in tx.list_inputs(run_id=mv.run_id, with_versions=True) if i.role == "train"]
-                if not inputs or inputs[0].version is None:
+                train = [i for i in tx.list_inputs(run_id=mv.run_id, with_versions=True) if i.role == "train"]
+                if not train or train[0].version is None:
                     raise InvalidArgument(
                         f"the run of {m.model} v{mv.version} logged no training dataset; "
                         "give the monitor a reference dataset (--reference DIGEST)",
                         field="reference",
                     )
-                version = inputs[0].version
+                version = train[0].version
         if version.kind is not DatasetKind.TABLE or version.format != "parquet":
             raise InvalidArgument(
                 f"the reference {version.digest[:12]} is a {version.kind} ({version.format}), not a table",
                 field="reference",
             )
-        return b"".join(self.blobs.read_chunks(version.blob))
+        return b"".join(self.blobs.read_chunks(version.blob)), inputs
 
     def _log_files(self, m: Monitor, start_ms: int | None, newest_first: bool) -> Iterator[bytes]:
         prefix = f"model={m.model}/" + (f"version={m.version}/" if m.version else "")
@@ -205,7 +208,9 @@ class MonitoringService:
         span = window_span_ms(m.window)
         start = end - span if span is not None else None
         last_n = int(m.window.split(":", 1)[1]) if m.window.startswith("last:") else None
-        reference = self._reference(m)
+        reference, inputs = self._reference(m)
+        if not m.features and inputs:  # watch what the model takes; other reference columns may be its target
+            m = replace(m, features=inputs)
 
         def labels(request_ids: Sequence[str]) -> list[Label]:
             with self.store.transaction(write=False) as tx:
