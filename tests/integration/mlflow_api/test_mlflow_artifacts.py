@@ -4,7 +4,6 @@ and sklearn autologging. Oracle mode and helpers: see test_mlflow_compat.py."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,34 +11,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
-from test_mlflow_compat import mlflow_api_server, mlflow_pointed_at, unique
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
-
-
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with mlflow_api_server(tmp_path_factory.mktemp("mlflow-api")) as url:
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def _mlflow_state(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with mlflow_pointed_at(server_url, monkeypatch):
-        yield
-
-
-@pytest.fixture
-def client(server_url: str) -> MlflowClient:
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=server_url, registry_uri=server_url)
-
-
-@pytest.fixture
-def experiment_id(client: MlflowClient) -> str:
-    return str(client.create_experiment(unique("artifacts")))
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -5,16 +5,15 @@ test_mlflow_compat.py."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow_support import error_code, mlflow_pointed_at, shipyard_only, unique
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
-from test_mlflow_compat import error_code, mlflow_api_server, mlflow_pointed_at, shipyard_only, unique
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -29,25 +28,6 @@ class Logged:
     info: Any  # mlflow.models.model.ModelInfo
     model: LogisticRegression
     X: pd.DataFrame
-
-
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with mlflow_api_server(tmp_path_factory.mktemp("mlflow-api")) as url:
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def _mlflow_state(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with mlflow_pointed_at(server_url, monkeypatch):
-        yield
-
-
-@pytest.fixture
-def client(server_url: str) -> MlflowClient:
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=server_url, registry_uri=server_url)
 
 
 @pytest.fixture(scope="module")
