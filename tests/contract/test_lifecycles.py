@@ -57,6 +57,26 @@ def test_run_delete_restore_and_tag_removal(services: Services) -> None:
         t.delete_tag(ME, keep.id, "a")
 
 
+def test_finished_runs_change_only_when_allowed(services: Services) -> None:
+    """MLflow clients may move a run between terminal states, set a new end time, and log late;
+    Shipyard's own calls may not, and every change is audited either way."""
+    t = services.tracking
+    exp = t.create_experiment(ME, "late")
+    run = t.update_run(ME, t.create_run(ME, exp.id).id, status=RunStatus.FINISHED, end_time=5_000)
+    with pytest.raises(Conflict):
+        t.update_run(ME, run.id, status=RunStatus.KILLED)
+    with pytest.raises(Conflict):
+        t.log_batch(ME, run.id, metrics=[Metric("m", 1.0)])
+    again = t.update_run(ME, run.id, status=RunStatus.FINISHED, end_time=7_000, allow_finished=True)
+    assert (again.status, again.end_time) == (RunStatus.FINISHED, 7_000)
+    killed = t.update_run(ME, run.id, status=RunStatus.KILLED, allow_finished=True)
+    assert killed.status is RunStatus.KILLED and killed.end_time is not None and killed.end_time > 7_000
+    t.log_batch(ME, run.id, metrics=[Metric("m", 1.0)], allow_finished=True)
+    assert t.get_run(ME, run.id).metrics["m"].value == 1.0
+    late = [e for e in t.audit_trail(ME, "run", run.id) if e.action == "run.log"]
+    assert late and late[0].details.get("late") is True
+
+
 def _version(services: Services, name: str) -> int:
     """A registered version over a two-file folder adopted as a bundle."""
     exp = services.tracking.get_or_create_experiment(ME, "models")

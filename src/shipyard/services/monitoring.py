@@ -9,6 +9,7 @@ rule stays quiet for its cool-down, however many hubs evaluate it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -195,7 +196,7 @@ class MonitoringService:
         keys = [k for k in self.log_store.list_keys(prefix) if k.endswith(".parquet")]
         if start_ms is not None:  # file names start with their write time: skip older days cheaply
             day = start_ms // 86_400_000
-            keys = [k for k in keys if _key_day(k) is None or _key_day(k) >= day]  # type: ignore[operator]
+            keys = [k for k in keys if _key_day(k) >= day]
         keys.sort(key=lambda k: k.rsplit("/", 1)[-1], reverse=newest_first)
         for key in keys:
             yield b"".join(self.log_store.read_chunks(key))
@@ -314,14 +315,17 @@ class MonitoringService:
             return tx.list_alerts(tx.get_monitor(ref).id, limit)
 
 
-def _key_day(key: str) -> int | None:
+def _key_day(key: str) -> int:
+    """The day (since the epoch) of a log file's ``date=`` partition; a key without one sorts as
+    the newest day, so it is never skipped."""
     for part in key.split("/"):
         if part.startswith("date="):
-            y, mo, d = part[5:].split("-")
-            import datetime as dt
-
-            return int(dt.datetime(int(y), int(mo), int(d), tzinfo=dt.UTC).timestamp()) // 86_400
-    return None
+            try:
+                day = dt.date.fromisoformat(part[5:])
+            except ValueError:
+                break
+            return (day - dt.date(1970, 1, 1)).days
+    return 1 << 40
 
 
 def _worst_quality(feature: Mapping[str, Any]) -> float:

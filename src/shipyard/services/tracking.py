@@ -193,10 +193,10 @@ class TrackingService:
                 if not allow_finished:
                     check_transition(current, status, run_id)
                 fields["status"] = status
-                if status.is_terminal and status is not current:
-                    fields["end_time"] = end_time or now_ms()
-                elif not status.is_terminal:
+                if not status.is_terminal:
                     fields["end_time"] = None
+                elif status is not current or end_time is not None:
+                    fields["end_time"] = end_time or now_ms()
             elif end_time is not None:
                 fields["end_time"] = end_time
             if fields:
