@@ -9,7 +9,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from shipyard.errors import Conflict, InvalidArgument
+from shipyard.errors import Conflict, InvalidArgument, PayloadTooLarge
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -24,7 +24,9 @@ __all__ = [
     "check_key",
     "check_metric",
     "check_param_value",
+    "check_params",
     "check_tag_value",
+    "check_tags",
     "check_timestamp",
     "now_ms",
 ]
@@ -134,6 +136,23 @@ def check_tag_value(value: object, field_name: str) -> str:
     if len(value) > MAX_TAG_VALUE_LENGTH:
         raise InvalidArgument(f"tag value longer than {MAX_TAG_VALUE_LENGTH} characters", field=field_name)
     return value
+
+
+MAX_ITEMS_PER_CALL = 1_000  # params, or tags, in one call
+
+
+def check_params(params: Mapping[str, object], field_name: str = "params") -> dict[str, str]:
+    """Validate a mapping of params (values made strings): every key and value, and the count."""
+    if len(params) > MAX_ITEMS_PER_CALL:
+        raise PayloadTooLarge(f"at most {MAX_ITEMS_PER_CALL} params per call", field=field_name)
+    return {check_key(k, f"{field_name}.{k}"): check_param_value(v, f"{field_name}.{k}") for k, v in params.items()}
+
+
+def check_tags(tags: Mapping[str, object], field_name: str = "tags") -> dict[str, str]:
+    """Validate a mapping of tags: every key and value, and the count."""
+    if len(tags) > MAX_ITEMS_PER_CALL:
+        raise PayloadTooLarge(f"at most {MAX_ITEMS_PER_CALL} tags per call", field=field_name)
+    return {check_key(k, f"{field_name}.{k}"): check_tag_value(v, f"{field_name}.{k}") for k, v in tags.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from shipyard.domain.logged_models import LoggedModel, LoggedModelStatus
 from shipyard.domain.principals import AuditEvent, Principal
-from shipyard.domain.tracking import Run, RunStatus, check_key, check_name, check_param_value, check_tag_value, now_ms
+from shipyard.domain.tracking import Run, RunStatus, check_name, check_params, check_tags, now_ms
 from shipyard.errors import InvalidArgument
 from shipyard.stores.metadata import MetadataStore
 
@@ -21,11 +21,6 @@ __all__ = ["HOLDER_TAG", "LoggedModelService"]
 
 HOLDER_TAG = "shipyard.logged_model"  # on a run made to hold a model logged outside any run
 MAX_RESULTS = 1000
-
-
-def _checked(items: Mapping[str, object], what: str) -> dict[str, str]:
-    check = check_tag_value if what == "tags" else check_param_value
-    return {check_key(k, f"{what}.{k}"): check(v, f"{what}.{k}") for k, v in items.items()}
 
 
 class LoggedModelService:
@@ -54,8 +49,8 @@ class LoggedModelService:
             status=LoggedModelStatus.PENDING,
             artifact_path=f"models/{model_id}",
             model_type=model_type[:250],
-            tags=_checked(tags or {}, "tags"),
-            params=_checked(params or {}, "params"),
+            tags=check_tags(tags or {}),
+            params=check_params(params or {}),
             created_at=at,
             updated_at=at,
         )
@@ -88,10 +83,10 @@ class LoggedModelService:
             return tx.get_logged_model(model_id)
 
     def set_tags(self, who: Principal, model_id: str, tags: Mapping[str, str]) -> LoggedModel:
-        return self._merge(who, model_id, "tags", _checked(tags, "tags"))
+        return self._merge(who, model_id, "tags", check_tags(tags))
 
     def log_params(self, who: Principal, model_id: str, params: Mapping[str, object]) -> LoggedModel:
-        return self._merge(who, model_id, "params", _checked(params, "params"))
+        return self._merge(who, model_id, "params", check_params(params))
 
     def delete_tag(self, who: Principal, model_id: str, key: str) -> LoggedModel:
         with self.store.transaction(write=True) as tx:

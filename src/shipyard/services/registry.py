@@ -23,7 +23,7 @@ from shipyard.domain.registry import (
     check_version_number,
     parse_model_ref,
 )
-from shipyard.domain.tracking import check_key, check_tag_value, now_ms
+from shipyard.domain.tracking import check_key, check_tags, now_ms
 from shipyard.errors import IntegrityError, InvalidArgument, NotFound
 from shipyard.stores.artifacts import BlobStore
 from shipyard.stores.metadata import MetadataStore
@@ -43,7 +43,7 @@ class RegistryService:
         self, who: Principal, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
     ) -> RegisteredModel:
         check_model_name(name)
-        tags = _check_tags(tags or {})
+        tags = check_tags(tags or {})
         with self.store.transaction(write=True) as tx:
             tx.insert_model(RegisteredModel(name, description, tags, created_at=now_ms(), created_by=who.name))
             tx.append_audit(AuditEvent(who.name, "model.create", "model", name, {}))
@@ -62,7 +62,7 @@ class RegistryService:
         self, who: Principal, name: str, *, description: str | None = None, tags: Mapping[str, str] | None = None
     ) -> RegisteredModel:
         check_model_name(name)
-        checked = _check_tags(tags or {})
+        checked = check_tags(tags or {})
         with self.store.transaction(write=True) as tx:
             current = tx.get_model(name)
             if description is not None:
@@ -111,7 +111,7 @@ class RegistryService:
         """Version ``n+1`` of ``name`` from the bundle at ``artifact_path`` of run ``run_id``
         (the model is created first if ``create_model`` and it does not exist)."""
         check_model_name(name)
-        checked = _check_tags(tags or {})
+        checked = check_tags(tags or {})
         manifest = self._bundle(run_id, artifact_path)
         with self.store.transaction(write=True) as tx:
             tx.run_status(run_id)
@@ -180,7 +180,7 @@ class RegistryService:
         tags: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         number = check_version_number(version)
-        checked = _check_tags(tags or {})
+        checked = check_tags(tags or {})
         with self.store.transaction(write=True) as tx:
             tx.get_version(name, number)
             tx.update_version(name, number, description=description)
@@ -323,12 +323,3 @@ class RegistryService:
         with self.store.transaction(write=False) as tx:
             tx.run_status(run_id)
             return tx.versions_of_run(run_id)
-
-
-def _check_tags(tags: Mapping[str, str]) -> dict[str, str]:
-    out = {}
-    for key, value in tags.items():
-        check_key(key, f"tags.{key}")
-        check_tag_value(value, f"tags.{key}")
-        out[key] = value
-    return out

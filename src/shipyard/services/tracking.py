@@ -19,8 +19,8 @@ from shipyard.domain.tracking import (
     RunStatus,
     check_key,
     check_name,
-    check_param_value,
-    check_tag_value,
+    check_params,
+    check_tags,
     check_timestamp,
     check_transition,
     now_ms,
@@ -30,8 +30,6 @@ from shipyard.stores.metadata import MetadataStore, RunSearch
 
 __all__ = ["TrackingService"]
 
-MAX_PARAMS_PER_CALL = 1_000
-MAX_TAGS_PER_CALL = 1_000
 MAX_SEARCH_RESULTS = 50_000
 
 
@@ -47,7 +45,7 @@ class TrackingService:
         self, who: Principal, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
     ) -> Experiment:
         check_name(name)
-        tags = self._check_tags(tags or {})
+        tags = check_tags(tags or {})
         with self.store.transaction(write=True) as tx:
             exp_id = tx.insert_experiment(name, description, tags, now_ms())
             tx.append_audit(AuditEvent(who.name, "experiment.create", "experiment", exp_id, {"name": name}))
@@ -105,7 +103,7 @@ class TrackingService:
             return tx.get_experiment(experiment_id)
 
     def set_experiment_tags(self, who: Principal, experiment_id: str, tags: Mapping[str, str]) -> None:
-        checked = self._check_tags(tags)
+        checked = check_tags(tags)
         with self.store.transaction(write=True) as tx:
             tx.get_experiment(experiment_id)
             tx.set_experiment_tags(experiment_id, checked)
@@ -135,7 +133,7 @@ class TrackingService:
     ) -> Run:
         run_id = uuid.uuid4().hex
         name = check_name(name, "name") if name is not None else f"run-{run_id[:8]}"
-        tags = self._check_tags(tags or {})
+        tags = check_tags(tags or {})
         if start_time is not None:
             check_timestamp(start_time, "start_time")
         run = Run(
@@ -245,8 +243,8 @@ class TrackingService:
                 field="metrics",
             )
         metrics.validate()
-        checked_params = self._check_params(params or {})
-        checked_tags = self._check_tags(tags or {})
+        checked_params = check_params(params or {})
+        checked_tags = check_tags(tags or {})
         if not (metrics or checked_params or checked_tags):
             return
         with self.store.transaction(write=True) as tx:
@@ -269,16 +267,6 @@ class TrackingService:
             if checked_tags:
                 details["tags"] = sorted(checked_tags)
             tx.append_audit(AuditEvent(who.name, "run.log", "run", run_id, details))
-
-    def _check_params(self, params: Mapping[str, object]) -> dict[str, str]:
-        if len(params) > MAX_PARAMS_PER_CALL:
-            raise PayloadTooLarge(f"at most {MAX_PARAMS_PER_CALL} params per call", field="params")
-        return {check_key(k, f"params.{k}"): check_param_value(v, f"params.{k}") for k, v in params.items()}
-
-    def _check_tags(self, tags: Mapping[str, str]) -> dict[str, str]:
-        if len(tags) > MAX_TAGS_PER_CALL:
-            raise PayloadTooLarge(f"at most {MAX_TAGS_PER_CALL} tags per call", field="tags")
-        return {check_key(k, f"tags.{k}"): check_tag_value(v, f"tags.{k}") for k, v in tags.items()}
 
     # reading -----------------------------------------------------------------------------------
     def metric_history(
