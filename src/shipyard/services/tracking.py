@@ -160,9 +160,10 @@ class TrackingService:
             )
             return tx.get_run(run_id)
 
-    def get_run(self, who: Principal, run_id: str) -> Run:
+    def get_run(self, who: Principal, run_id: str, *, with_data: bool = True) -> Run:
+        """A run; ``with_data=False`` skips its params, metrics and tags (one row read)."""
         with self.store.transaction(write=False) as tx:
-            return tx.get_run(run_id)
+            return tx.get_run(run_id, with_data=with_data)
 
     def update_run(
         self,

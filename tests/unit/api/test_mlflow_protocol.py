@@ -63,14 +63,18 @@ def test_tags_and_boolean_structure() -> None:
 def test_pages_cover_everything_once(n: int, size: int) -> None:
     items, seen, token = list(range(n)), [], ""
     while True:
-        chunk, nxt = page(items, size, token)
+        chunk, nxt = page(items, Fields({"max_results": size, "page_token": token}), what="x", default_size=9)
         seen += chunk
         if nxt is None:
             break
         token = nxt
     assert seen == items
-    with pytest.raises(MlflowError):
-        page(items, size, "not-a-token")
+    with pytest.raises(InvalidArgument):  # MLflow's INVALID_PARAMETER_VALUE on the wire
+        page(items, Fields({"page_token": "not-a-token"}), what="x", default_size=size)
+    if n > size:  # a token is refused by another search
+        _, first = page(items, Fields({"max_results": size}), what="x", default_size=9)
+        with pytest.raises(InvalidArgument):
+            page(items, Fields({"page_token": first, "filter": "name = 'y'"}), what="x", default_size=9)
 
 
 def test_run_filter_rewrites_mlflow_words() -> None:

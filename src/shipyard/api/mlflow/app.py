@@ -17,8 +17,7 @@ from starlette.responses import Response
 
 from shipyard.api.deps import PRINCIPAL_HEADER, Executor, in_thread, principal_for
 from shipyard.api.mlflow import artifacts, logged_models, registry, tracking
-from shipyard.api.mlflow.protocol import Fields, MlflowError, error_response, json_response, parse_fields
-from shipyard.api.mlflow.tracking import Ctx
+from shipyard.api.mlflow.protocol import Ctx, Fields, MlflowError, error_response, json_response, parse_fields
 from shipyard.services import Services
 
 __all__ = ["MlflowApi"]
@@ -29,7 +28,7 @@ Handler = Callable[[Ctx, Fields], Any]
 _PREFIX = re.compile(r"/(?:ajax-)?api/[23]\.0/(mlflow|mlflow-artifacts)/(.*)")
 _MAX_BODY = 64 * 1024 * 1024
 
-ROUTES: dict[tuple[str, str], Handler] = {**tracking.ROUTES, **registry.ROUTES}
+ROUTES: dict[tuple[str, str], Handler] = {**tracking.ROUTES, **registry.ROUTES, **artifacts.ROUTES}
 PATTERNS: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = logged_models.PATTERNS
 
 
@@ -70,11 +69,11 @@ class MlflowApi:
                     raise MlflowError(
                         "Deleting artifacts is not supported: artifacts are immutable.", "NOT_IMPLEMENTED", 501
                     )
-            if path == "artifacts" and method == "GET":
-                fields = parse_fields(method, request.query_params, b"")
-                return json_response(await in_thread(self.pool, artifacts.listing, svc, who, fields))
-            raise MlflowError(f"No MLflow artifact endpoint {method} {path}", "ENDPOINT_NOT_FOUND", 404)
-        handler = ROUTES.get((method, path))
+            handler: Handler | None = artifacts.PROXY_ROUTES.get((method, path))
+            if handler is None:
+                raise MlflowError(f"No MLflow artifact endpoint {method} {path}", "ENDPOINT_NOT_FOUND", 404)
+        else:
+            handler = ROUTES.get((method, path))
         params: dict[str, str] = {}
         if handler is None:
             for verb, pattern, fn in PATTERNS:
@@ -82,9 +81,6 @@ class MlflowApi:
                 if m is not None and verb == method:
                     handler, params = fn, m.groupdict()
                     break
-        if handler is None and (method, path) == ("GET", "artifacts/list"):
-            fields = parse_fields(method, request.query_params, b"")
-            return json_response(await in_thread(self.pool, artifacts.list_run_artifacts, svc, who, fields))
         if handler is None:
             raise MlflowError(f"No MLflow endpoint {method} {path} on this hub", "ENDPOINT_NOT_FOUND", 404)
         body = await request.body() if method != "GET" else b""

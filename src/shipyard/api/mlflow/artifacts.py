@@ -7,7 +7,7 @@ tree exactly as Shipyard's own uploads do, downloads stream out of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from starlette.requests import Request
@@ -15,7 +15,7 @@ from starlette.responses import Response, StreamingResponse
 
 from shipyard.api.deps import Executor, in_thread
 from shipyard.api.mlflow import wire
-from shipyard.api.mlflow.protocol import Fields, MlflowError, json_response
+from shipyard.api.mlflow.protocol import Ctx, Fields, MlflowError, json_response
 from shipyard.api.streaming import COALESCE, stream_body
 from shipyard.domain.artifacts import ArtifactEntry
 from shipyard.domain.principals import Principal
@@ -76,24 +76,33 @@ async def download(svc: Services, who: Principal, pool: Executor, path: str) -> 
     return StreamingResponse(body(), media_type="application/octet-stream", headers=headers)
 
 
-def listing(svc: Services, who: Principal, f: Fields) -> Any:
+def listing(c: Ctx, f: Fields) -> Any:
+    """``GET /mlflow-artifacts/artifacts?path=...``: the folder's files and folders."""
     path = f.text("path")
     try:
         _, run_id, rel = split(path)
     except MlflowError:
         return {"files": []}  # an experiment's root: its runs' files are listed under each run
     try:
-        entries = svc.artifacts.list(who, run_id, rel or None)
+        entries = c.svc.artifacts.list(c.who, run_id, rel or None)
     except NotFound:
         return {"files": []}
     return {"files": children(entries, rel)}
 
 
-def list_run_artifacts(svc: Services, who: Principal, f: Fields) -> Any:
+def list_run_artifacts(c: Ctx, f: Fields) -> Any:
     """``/mlflow/artifacts/list``: paths relative to the run's artifact root."""
     run_id = f.text("run_id") or f.text("run_uuid", required=True)
-    run = svc.tracking.get_run(who, run_id)
+    run = c.svc.tracking.get_run(c.who, run_id, with_data=False)
     rel = f.text("path").strip("/")
-    entries = svc.artifacts.list(who, run_id, rel or None)
+    entries = c.svc.artifacts.list(c.who, run_id, rel or None)
     files = [{**item, "path": f"{rel}/{item['path']}" if rel else item["path"]} for item in children(entries, rel)]
     return {"root_uri": wire.run_artifact_uri(run.experiment_id, run.id), "files": files}
+
+
+ROUTES: dict[tuple[str, str], Callable[[Ctx, Fields], Any]] = {
+    ("GET", "artifacts/list"): list_run_artifacts
+}  # the tracking API's listing (unproxied)
+PROXY_ROUTES: dict[tuple[str, str], Callable[[Ctx, Fields], Any]] = {
+    ("GET", "artifacts"): listing
+}  # the proxied API's listing

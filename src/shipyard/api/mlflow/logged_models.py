@@ -6,9 +6,8 @@ import re
 from typing import Any
 
 from shipyard.api.mlflow import wire
-from shipyard.api.mlflow.protocol import Fields
+from shipyard.api.mlflow.protocol import Ctx, Fields
 from shipyard.api.mlflow.search import LOGGED_MODEL_FIELDS, matches, page, parse
-from shipyard.api.mlflow.tracking import Ctx
 from shipyard.domain.logged_models import LoggedModel
 
 MAX_SCAN = 1000
@@ -78,7 +77,7 @@ def search(c: Ctx, f: Fields) -> Any:
     expr = parse(f.text("filter"), LOGGED_MODEL_FIELDS)
     models = c.svc.logged_models.search(c.who, f.texts("experiment_ids"), max_results=MAX_SCAN)
     found = [m for m in models if matches(expr, _attrs(m), m.tags, m.params)]
-    chunk, token = page(found, f.integer("max_results", 100), f.text("page_token"))
+    chunk, token = page(found, f, what="logged models", default_size=100)
     out: dict[str, Any] = {"models": [wire.logged_model(m) for m in chunk]}
     if token:
         out["next_page_token"] = token

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
+from shipyard.api.deps import FastJSON
+from shipyard.domain.principals import Principal
 from shipyard.errors import (
     AlreadyExists,
     Conflict,
@@ -27,8 +30,9 @@ from shipyard.errors import (
     Unauthenticated,
     Unavailable,
 )
+from shipyard.services import Services
 
-__all__ = ["Fields", "MlflowError", "error_response", "json_response", "parse_fields"]
+__all__ = ["Ctx", "Fields", "MlflowError", "error_response", "json_response", "parse_fields"]
 
 log = logging.getLogger("shipyard.api.mlflow")
 
@@ -45,6 +49,14 @@ _CODES: list[tuple[type[ShipyardError], str, int]] = [
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """What every handler gets besides its fields: the services and the acting principal."""
+
+    svc: Services
+    who: Principal
+
+
 class MlflowError(Exception):
     """An error with MLflow's own code (for cases Shipyard's tree has no class for)."""
 
@@ -55,15 +67,8 @@ class MlflowError(Exception):
         self.status = status
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
 def json_response(content: Any, status: int = 200) -> Response:
-    return JSONResponse(content, status_code=status)
+    return FastJSON(content, status_code=status)
 
 
 def error_response(exc: BaseException) -> Response:

@@ -13,9 +13,8 @@ from typing import Any
 
 from shipyard.api.mlflow import wire
 from shipyard.api.mlflow.artifacts import split
-from shipyard.api.mlflow.protocol import Fields, MlflowError
+from shipyard.api.mlflow.protocol import Ctx, Fields, MlflowError
 from shipyard.api.mlflow.search import MODEL_FIELDS, VERSION_FIELDS, matches, order_by, page, parse
-from shipyard.api.mlflow.tracking import Ctx
 from shipyard.domain.bundle import MANIFEST
 from shipyard.domain.registry import ModelVersion, RegisteredModel
 from shipyard.errors import AlreadyExists, NotFound
@@ -37,7 +36,7 @@ class _Experiments:
     def __call__(self, run_id: str) -> str:
         if run_id not in self.known:
             try:
-                self.known[run_id] = self.c.svc.tracking.get_run(self.c.who, run_id).experiment_id
+                self.known[run_id] = self.c.svc.tracking.get_run(self.c.who, run_id, with_data=False).experiment_id
             except NotFound:
                 self.known[run_id] = "0"
         return self.known[run_id]
@@ -102,7 +101,7 @@ def search_models(c: Ctx, f: Fields) -> Any:
     expr = parse(f.text("filter"), MODEL_FIELDS)
     found = [m for m in c.svc.registry.list_models(c.who) if matches(expr, _model_attrs(m), m.tags)]
     found = order_by(found, f.texts("order_by"), MODEL_FIELDS, _model_attrs)
-    chunk, token = page(found, f.integer("max_results", 100), f.text("page_token"))
+    chunk, token = page(found, f, what="registered models", default_size=100)
     exps = _Experiments(c)
     out: dict[str, Any] = {"registered_models": [_model_json(c, m, exps) for m in chunk]}
     if token:
@@ -267,7 +266,7 @@ def _version_attrs(exps: _Experiments, v: ModelVersion) -> dict[str, Any]:
         "current_stage": v.tags.get(wire.STAGE_TAG, "None"),
         "creation_timestamp": v.created_at,
         "last_updated_timestamp": v.created_at,
-        "model_id": wire.model_version(v, "0").get("model_id"),
+        "model_id": wire.logged_model_id(v.artifact_path),
     }
 
 
@@ -284,7 +283,7 @@ def search_versions(c: Ctx, f: Fields) -> Any:
         found = order_by(found, clauses, VERSION_FIELDS, lambda v: _version_attrs(exps, v))
     else:
         found.sort(key=lambda v: (v.name, -v.version))
-    chunk, token = page(found, f.integer("max_results", 10_000), f.text("page_token"))
+    chunk, token = page(found, f, what="model versions", default_size=10_000)
     out: dict[str, Any] = {"model_versions": [_version_json(c, v, exps) for v in chunk]}
     if token:
         out["next_page_token"] = token
@@ -293,7 +292,7 @@ def search_versions(c: Ctx, f: Fields) -> Any:
 
 def download_uri(c: Ctx, f: Fields) -> Any:
     v = c.svc.registry.get_version(c.who, f.text("name", required=True), _number(f))
-    run = c.svc.tracking.get_run(c.who, v.run_id)
+    run = c.svc.tracking.get_run(c.who, v.run_id, with_data=False)
     return {"artifact_uri": wire.run_artifact_uri(run.experiment_id, v.run_id, v.artifact_path)}
 
 

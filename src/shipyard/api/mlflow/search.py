@@ -7,16 +7,15 @@ parsed by the same parser and evaluated here, over the objects.
 
 from __future__ import annotations
 
-import base64
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import orjson
-
-from shipyard.api.mlflow.protocol import MlflowError
+from shipyard.api.mlflow.protocol import Fields, MlflowError
 from shipyard.api.mlflow.wire import ROLES
 from shipyard.domain.filters import And, Cmp, Expr, Or, parse_filter, parse_order_by
+from shipyard.domain.pagination import decode_page_token, encode_page_token
 from shipyard.domain.tracking import Experiment
 
 __all__ = ["experiment_matches", "matches", "order_by", "order_experiments", "page", "run_filter"]
@@ -150,18 +149,15 @@ def order_experiments(items: list[Experiment], clauses: Sequence[str]) -> list[E
     return order_by(default, clauses, EXPERIMENT_FIELDS, _experiment_attrs) if clauses else default
 
 
-def page(items: list[T], max_results: int | None, token: str) -> tuple[list[T], str | None]:
-    """One page of ``items`` and the token of the next (an opaque offset), as MLflow pages."""
-    size = max_results or 1000
+def page(items: list[T], f: Fields, *, what: str, default_size: int) -> tuple[list[T], str | None]:
+    """The page of ``items`` the request ``f`` asks for (``max_results``, ``page_token``) and the
+    token of the next, as MLflow pages. Tokens are Shipyard's (:mod:`shipyard.domain.pagination`):
+    opaque, and refused for a different search (``what``, filter, order and scope)."""
+    size = f.integer("max_results", default_size) or default_size
     if not 1 <= size <= 50_000:
         raise MlflowError(f"Invalid value {size} for parameter 'max_results' supplied.")
-    start = 0
-    if token:
-        try:
-            start = int(orjson.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
-        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-            raise MlflowError(f"Invalid page token {token!r}.") from None
-    chunk = items[start : start + size]
+    query = repr((what, f.text("filter"), f.texts("order_by"), f.texts("experiment_ids"), f.text("view_type")))
+    key = hashlib.sha256(query.encode()).hexdigest()[:16]
+    start = decode_page_token(f.text("page_token") or None, key)
     more = start + size < len(items)
-    nxt = base64.urlsafe_b64encode(orjson.dumps({"offset": start + size})).decode() if more else None
-    return chunk, nxt
+    return items[start : start + size], encode_page_token(start + size, key) if more else None

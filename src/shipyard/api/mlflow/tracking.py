@@ -9,19 +9,18 @@ sent is lost.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from shipyard.api.mlflow import wire
-from shipyard.api.mlflow.protocol import Fields, MlflowError
+from shipyard.api.mlflow.protocol import Ctx, Fields, MlflowError
 from shipyard.api.mlflow.search import experiment_matches, order_experiments, page, run_filter
 from shipyard.domain.datasets import DatasetKind, DatasetVersion
+from shipyard.domain.pagination import decode_page_token, encode_page_token
 from shipyard.domain.principals import Principal
 from shipyard.domain.tracking import MetricBatch, RunStatus, now_ms
 from shipyard.errors import NotFound
-from shipyard.services import Services
 
 __all__ = ["ROUTES", "Ctx"]
 
@@ -34,12 +33,6 @@ MAX_HISTORY_PAGE = 25_000
 # MLflow's provenance tags -> Shipyard's (the MLflow client records the commit and entry point)
 _PROVENANCE = {"mlflow.source.git.commit": "shipyard.git.commit", "mlflow.source.name": "shipyard.source"}
 _VIEWS = {"ACTIVE_ONLY": "active", "DELETED_ONLY": "deleted", "ALL": "all", "1": "active", "2": "deleted", "3": "all"}
-
-
-@dataclass(frozen=True, slots=True)
-class Ctx:
-    svc: Services
-    who: Principal
 
 
 def _view(f: Fields, name: str) -> str:
@@ -78,7 +71,7 @@ def search_experiments(c: Ctx, f: Fields) -> Any:
         if (view == "all" or e.lifecycle == view) and experiment_matches(e, f.text("filter"))
     ]
     found = order_experiments(found, f.texts("order_by"))
-    chunk, token = page(found, f.integer("max_results", 1000), f.text("page_token"))
+    chunk, token = page(found, f, what="experiments", default_size=1000)
     out: dict[str, Any] = {"experiments": [wire.experiment(e) for e in chunk]}
     if token:
         out["next_page_token"] = token
@@ -277,15 +270,13 @@ def delete_tag(c: Ctx, f: Fields) -> Any:
 def get_metric_history(c: Ctx, f: Fields) -> Any:
     run_id = f.text("run_id") or f.text("run_uuid", required=True)
     size = min(f.integer("max_results", MAX_HISTORY_PAGE) or MAX_HISTORY_PAGE, MAX_HISTORY_PAGE)
-    token = f.text("page_token")
-    if token and not token.isdigit():
-        raise MlflowError(f"Invalid page token {token!r}.")
-    start = int(token or 0)
+    key = f.text("metric_key", required=True)
+    start = decode_page_token(f.text("page_token") or None, f"history {run_id} {key}")
     # one point more than the page: whether another page follows, without counting them all
-    h = c.svc.tracking.metric_history(c.who, run_id, f.text("metric_key", required=True), offset=start, limit=size + 1)
+    h = c.svc.tracking.metric_history(c.who, run_id, key, offset=start, limit=size + 1)
     out: dict[str, Any] = {"metrics": wire.history(h, 0, size)}
     if len(h) > size:
-        out["next_page_token"] = str(start + size)
+        out["next_page_token"] = encode_page_token(start + size, f"history {run_id} {key}")
     return out
 
 
@@ -351,7 +342,7 @@ def _rows(profile: str) -> int | None:
 
 def log_outputs(c: Ctx, f: Fields) -> Any:
     run_id = f.text("run_id", required=True)
-    c.svc.tracking.get_run(c.who, run_id)
+    c.svc.tracking.get_run(c.who, run_id, with_data=False)
     for i, item in enumerate(f.objects("models")):
         model_id = item.get("model_id")
         if not isinstance(model_id, str):

@@ -11,6 +11,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
+from shipyard.api.mlflow.protocol import MlflowError
 from shipyard.domain.datasets import DatasetInput, DatasetKind
 from shipyard.domain.logged_models import LoggedModel, LoggedModelStatus
 from shipyard.domain.registry import ModelVersion, RegisteredModel
@@ -28,6 +31,7 @@ __all__ = [
     "history",
     "kv",
     "logged_model",
+    "logged_model_id",
     "logged_model_status",
     "model_version",
     "number",
@@ -174,8 +178,6 @@ ROLES = {"training": "train", "train": "train", "validation": "validation", "eva
 
 
 def _json(obj: Any) -> str:
-    import orjson
-
     return orjson.dumps(obj).decode()
 
 
@@ -183,8 +185,6 @@ def logged_model_status(name: str) -> LoggedModelStatus:
     for status, wire in _LOGGED_STATUS.items():
         if wire == name:
             return status
-    from shipyard.api.mlflow.protocol import MlflowError
-
     raise MlflowError(f"Invalid value {name!r} for parameter 'status'.")
 
 
@@ -222,11 +222,17 @@ def model_version(v: ModelVersion, experiment_id: str) -> dict[str, Any]:
         "tags": kv(tags),
         "aliases": list(v.aliases),
     }
-    head, _, rest = v.artifact_path.partition("/")
-    if head == "models" and rest.startswith("m-") and "/" not in rest:  # a logged model's files
-        out["model_id"] = rest
-        out["source"] = f"models:/{rest}"
+    model_id = logged_model_id(v.artifact_path)
+    if model_id is not None:
+        out["model_id"] = model_id
+        out["source"] = f"models:/{model_id}"
     return out
+
+
+def logged_model_id(artifact_path: str) -> str | None:
+    """The logged model whose files are at ``artifact_path`` (``models/MODEL_ID``), if any."""
+    head, _, rest = artifact_path.partition("/")
+    return rest if head == "models" and rest.startswith("m-") and "/" not in rest else None
 
 
 def registered_model(m: RegisteredModel, latest: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
