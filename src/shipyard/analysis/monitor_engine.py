@@ -75,9 +75,9 @@ class _Window:
             if not table.num_rows:
                 continue
             self.rows += table.num_rows
-            lo, hi = pc.min_max(table.column("_at_ms")).values()
-            self.first_ms = min(lo.as_py(), self.first_ms or lo.as_py())
-            self.last_ms = max(hi.as_py(), self.last_ms or hi.as_py())
+            lo, hi = (v.as_py() for v in pc.min_max(table.column("_at_ms")).values())
+            self.first_ms = lo if self.first_ms is None else min(lo, self.first_ms)
+            self.last_ms = hi if self.last_ms is None else max(hi, self.last_ms)
             keep = [c for c in table.column_names if c in _KEEP or c.startswith("prediction")]
             self.kept.append(table.select(keep))
             present = [c for c in wanted if c in table.column_names]
@@ -100,12 +100,12 @@ class MonitorEngine:
     ) -> dict[str, Any]:
         ref_table = pq.read_table(io.BytesIO(reference))
         window = _Window(log_files, start_ms, end_ms, last_n)
-        features = list(monitor.features) or [c for c in ref_table.column_names]
+        features = list(monitor.features) or list(ref_table.column_names)
         sketches = drift.reference_sketches(ref_table.select([c for c in features if c in ref_table.column_names]))
         # streamed once: batches go through one accumulator per feature
         results = drift.compare_tables(
             sketches,
-            window.batches([*features, "prediction"]),
+            window.batches(features),
             tests=dict(monitor.tests),
             thresholds=dict(monitor.thresholds),
         )
@@ -115,8 +115,8 @@ class MonitorEngine:
         target = [c for c in ref_table.column_names if c not in features and not c.startswith("_")]
         body: dict[str, Any] = {
             "window": {
-                "start_ms": window.first_ms or start_ms or 0,
-                "end_ms": window.last_ms or end_ms,
+                "start_ms": window.first_ms if window.first_ms is not None else (start_ms or 0),
+                "end_ms": window.last_ms if window.last_ms is not None else end_ms,
                 "rows": window.rows,
                 "reference_rows": ref_table.num_rows,
             },

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["Queries"]
+from shipyard.errors import NotFound
+
+__all__ = ["Queries", "experiment_key", "experiment_keys"]
+
+
+def experiment_key(experiment_id: str) -> int:
+    """The database key of an experiment id; an id that cannot be one is an unknown experiment."""
+    try:
+        value = int(experiment_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id") from None
+    if not 0 <= value < 2**63:
+        raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id")
+    return value
+
+
+def experiment_keys(experiment_ids: Sequence[str]) -> list[int]:
+    """The keys of the ids that can be experiments (the others match nothing)."""
+    return [int(e) for e in experiment_ids if str(e).isdigit()]
 
 
 class Queries:

@@ -11,18 +11,12 @@ import sqlalchemy as sa
 from shipyard.domain.logged_models import LoggedModel, LoggedModelStatus
 from shipyard.errors import AlreadyExists, NotFound
 from shipyard.stores.sql import schema as t
-from shipyard.stores.sql.base import Queries
+from shipyard.stores.sql.base import Queries, experiment_key, experiment_keys
 
 __all__ = ["LifecycleQueries"]
 
 _E = t.experiments.c
 _L = t.logged_models.c
-
-
-def _exp_key(experiment_id: str) -> int:
-    if not str(experiment_id).isdigit():
-        raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id")
-    return int(experiment_id)
 
 
 class LifecycleQueries(Queries):
@@ -33,7 +27,7 @@ class LifecycleQueries(Queries):
         try:
             with self.conn.begin_nested():
                 done = self.conn.execute(
-                    t.experiments.update().where(_E.id == _exp_key(experiment_id)).values(**fields)
+                    t.experiments.update().where(_E.id == experiment_key(experiment_id)).values(**fields)
                 )
         except sa.exc.IntegrityError:
             raise AlreadyExists(f"an experiment named {fields.get('name')!r} exists already", field="name") from None
@@ -42,12 +36,12 @@ class LifecycleQueries(Queries):
 
     def set_experiment_lifecycle(self, experiment_id: str, lifecycle: str) -> None:
         """Mark the experiment and every run in it ``lifecycle`` ('active' or 'deleted')."""
-        key = _exp_key(experiment_id)
+        key = experiment_key(experiment_id)
         self.update_experiment(experiment_id, lifecycle=lifecycle)
         self.conn.execute(t.runs.update().where(t.runs.c.experiment_id == key).values(lifecycle=lifecycle))
 
     def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
-        key = _exp_key(experiment_id)
+        key = experiment_key(experiment_id)
         stmt = self._insert(t.experiment_tags)
         stmt = stmt.on_conflict_do_update(index_elements=["experiment_id", "key"], set_={"value": stmt.excluded.value})
         self.conn.execute(stmt, [{"experiment_id": key, "key": k, "value": v} for k, v in tags.items()])
@@ -55,7 +49,7 @@ class LifecycleQueries(Queries):
     def delete_experiment_tag(self, experiment_id: str, key: str) -> bool:
         tt = t.experiment_tags.c
         done = self.conn.execute(
-            t.experiment_tags.delete().where(tt.experiment_id == _exp_key(experiment_id), tt.key == key)
+            t.experiment_tags.delete().where(tt.experiment_id == experiment_key(experiment_id), tt.key == key)
         )
         return bool(done.rowcount)
 
@@ -81,7 +75,7 @@ class LifecycleQueries(Queries):
             t.logged_models.insert(),
             {
                 "id": m.id,
-                "experiment_id": _exp_key(m.experiment_id),
+                "experiment_id": experiment_key(m.experiment_id),
                 "run_id": m.run_id,
                 "name": m.name,
                 "status": m.status.value,
@@ -128,7 +122,7 @@ class LifecycleQueries(Queries):
     ) -> list[LoggedModel]:
         q = sa.select(t.logged_models).where(_L.lifecycle == "active")
         if experiment_ids:
-            q = q.where(_L.experiment_id.in_([int(e) for e in experiment_ids if str(e).isdigit()]))
+            q = q.where(_L.experiment_id.in_(experiment_keys(experiment_ids)))
         if run_id is not None:
             q = q.where(_L.run_id == run_id)
         q = q.order_by(_L.created_at.desc(), _L.id).offset(offset).limit(limit)

@@ -12,6 +12,7 @@ from shipyard.domain.filters import And, Cmp, Expr, Or, OrderBy
 from shipyard.errors import InvalidArgument
 from shipyard.stores.metadata import RunSearch
 from shipyard.stores.sql import schema as t
+from shipyard.stores.sql.base import experiment_keys
 
 __all__ = ["build_search"]
 
@@ -130,7 +131,7 @@ def build_search(query: RunSearch, dialect: str) -> sa.Select[Any]:
     if query.lifecycle != "all":
         where.append(t.runs.c.lifecycle == query.lifecycle)
     if query.experiment_ids:
-        where.append(t.runs.c.experiment_id.in_([int(e) for e in query.experiment_ids if str(e).isdigit()]))
+        where.append(t.runs.c.experiment_id.in_(experiment_keys(query.experiment_ids)))
     joins, rest = _join_conditions(query.filter)
     joined: dict[tuple[str, str], Any] = {}
     for idx, c in enumerate(joins):

@@ -27,6 +27,7 @@ from shipyard.domain.tracking import (
 from shipyard.errors import AlreadyExists, Conflict, NotFound, Unavailable
 from shipyard.stores.metadata import RunSearch
 from shipyard.stores.sql import schema as t
+from shipyard.stores.sql.base import experiment_key
 from shipyard.stores.sql.datasets import DatasetQueries
 from shipyard.stores.sql.engine import (
     WalCheckpointer,
@@ -98,16 +99,6 @@ def _nan_to_null(v: float) -> float | None:
 
 def _null_to_nan(v: float | None) -> float:
     return math.nan if v is None else float(v)
-
-
-def _exp_id(experiment_id: str) -> int:
-    try:
-        value = int(experiment_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id") from None
-    if not 0 <= value < 2**63:
-        raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id")
-    return value
 
 
 @dataclass(frozen=True)
@@ -223,7 +214,7 @@ class SqlTransaction(DatasetQueries, RegistryQueries, LifecycleQueries, Monitori
         ]
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        found = self._experiments(t.experiments.c.id == _exp_id(experiment_id))
+        found = self._experiments(t.experiments.c.id == experiment_key(experiment_id))
         if not found:
             raise NotFound(f"no experiment with id {experiment_id!r}", field="experiment_id")
         return found[0]
@@ -241,7 +232,7 @@ class SqlTransaction(DatasetQueries, RegistryQueries, LifecycleQueries, Monitori
             t.runs.insert(),
             {
                 "id": run.id,
-                "experiment_id": _exp_id(run.experiment_id),
+                "experiment_id": experiment_key(run.experiment_id),
                 "name": run.name,
                 "status": run.status.value,
                 "start_time": run.start_time,
